@@ -1,0 +1,9 @@
+"""xtremedistil_ner: distil multilingual NER teachers into one small shared BiLSTM-CRF student."""
+
+from xtremedistil_ner.config import RunConfig, load_recipe
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.languages import Language, load_languages
+
+__version__ = "0.1.0"
+
+__all__ = ["Language", "RunConfig", "XdnerError", "__version__", "load_languages", "load_recipe"]

@@ -1,0 +1,68 @@
+"""Save/load the student: ``config.json``, ``tags.json``, ``vocab.json``, tokenizer files, ``model.safetensors``.
+
+A student directory loads with no recipe (flair's pattern); weights go through safetensors only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.torch import load_file, save_file
+
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.io_utils import atomic_write, write_json
+from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.vocab import StudentVocab
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class LoadedStudent:
+    """A student ready to tag: the model, its tag set, piece vocabulary, tokenizer and id lookup."""
+
+    model: StudentTagger
+    tags: TagVocab
+    vocab: StudentVocab
+    tokenizer: Any
+    lookup: np.ndarray
+
+
+def save_student(out: Path, model: StudentTagger, tags: TagVocab, vocab: StudentVocab, tokenizer: Any) -> None:
+    """Write a self-describing student directory."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(out / "model.safetensors", lambda tmp: save_file(state, str(tmp)))
+    write_json(out / "config.json", {"xdner_version": CHECKPOINT_VERSION, **model.config.to_dict()})
+    atomic_write(out / "tags.json", lambda tmp: tags.save(tmp))
+    atomic_write(out / "vocab.json", lambda tmp: vocab.save(tmp))
+    tokenizer.save_pretrained(out / "tokenizer")
+
+
+def load_student(path: Path) -> LoadedStudent:
+    """Load what :func:`save_student` wrote.
+
+    Raises:
+        XdnerError: missing files or a checkpoint from an incompatible version.
+    """
+    from xtremedistil_ner.teacher import load_tokenizer
+
+    for name in ("config.json", "tags.json", "vocab.json", "model.safetensors"):
+        if not (path / name).is_file():
+            raise XdnerError(f"{path}: not a student directory ({name} missing)")
+    raw = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    version = raw.pop("xdner_version", None)
+    if version != CHECKPOINT_VERSION:
+        raise XdnerError(f"{path}: checkpoint version {version} is not supported (expected {CHECKPOINT_VERSION})")
+    tags = TagVocab.load(path / "tags.json")
+    model = StudentTagger(StudentModelConfig(**raw), tags)
+    model.load_state_dict(load_file(str(path / "model.safetensors")))
+    model.eval()
+    vocab = StudentVocab.load(path / "vocab.json")
+    tokenizer = load_tokenizer(str(path / "tokenizer"))
+    return LoadedStudent(model, tags, vocab, tokenizer, vocab.lookup(tokenizer))

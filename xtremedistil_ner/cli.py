@@ -1,0 +1,202 @@
+"""The ``xdner`` command line: each command body is one library call plus rendering."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.progress import Progress as ProgressHook
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Distil multilingual NER teachers into one small shared BiLSTM-CRF student.\n\n"
+    "Start with:  xdner distill --langs all   (default CPU recipe over ../shared/data/wikiann)",
+)
+teacher_app = typer.Typer(no_args_is_help=True, help="Fine-tune the teacher, or label the transfer set with it.")
+app.add_typer(teacher_app, name="teacher")
+console = Console(stderr=True)
+out_console = Console()
+
+DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "cpu.toml"
+
+RecipeOpt = Annotated[
+    Path | None, typer.Option("--recipe", "-r", help="Recipe TOML (default: recipes/cpu.toml).", dir_okay=False)
+]
+LangsOpt = Annotated[str | None, typer.Option(help="'all' (the 41 of languages.tsv) or codes, e.g. 'de,fr,hi'.")]
+DataOpt = Annotated[Path | None, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.tsv (overrides recipe).")]
+OutOpt = Annotated[Path, typer.Option(help="Run directory (teacher, cache, student, reports).")]
+SeedOpt = Annotated[int | None, typer.Option(help="Override the recipe seed.")]
+
+
+class RichProgress(ProgressHook):
+    """Renders library progress with rich bars (one task per long loop)."""
+
+    def __init__(self) -> None:
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not _is_main_process(),
+        )
+        self.bars.start()
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        task_id = self.bars.add_task(description, total=total)
+        return lambda n: self.bars.advance(task_id, n)
+
+    def note(self, text: str) -> None:
+        if _is_main_process():
+            self.bars.console.print(f"[dim]{text}[/dim]")
+
+    def close(self) -> None:
+        self.bars.stop()
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _load(recipe: Path | None, langs: str | None, data: Path | None, seed: int | None) -> Any:
+    from xtremedistil_ner.config import load_recipe
+
+    return load_recipe(
+        recipe or DEFAULT_RECIPE, **{"data.langs": langs, "data.data_dir": str(data) if data else None, "seed": seed}
+    )
+
+
+def _run(fn: Callable[[ProgressHook], Any]) -> Any:
+    progress = RichProgress()
+    try:
+        return fn(progress)
+    except XdnerError as exc:
+        progress.close()
+        _fail(str(exc))
+    finally:
+        progress.close()
+
+
+@app.command()
+def distill(
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs/latest"),
+    seed: SeedOpt = None,
+) -> None:
+    """Run the whole pipeline: teacher -> transfer cache -> student stages -> per-language report.
+
+    A trained teacher and a transfer cache already in OUT are reused.
+
+    Examples:
+      xdner distill --langs all
+      xdner distill --recipe recipes/single-de.toml --data my_data --out runs/de
+    """
+    from xtremedistil_ner.pipeline import run_distill
+    from xtremedistil_ner.report import render_table
+
+    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    report = _run(lambda p: run_distill(cfg, out, p))
+    out_console.print(render_table(report))
+    m, par = report["macro"], report["params"]
+    out_console.print(
+        f"macro F1: teacher {100 * m['teacher_f1']:.2f}  student {100 * m['student_f1']:.2f}  "
+        f"retention {100 * (m['retention'] or 0):.1f}%   student params {par['student']:,} "
+        f"({par['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base)\nreports: {out}/report.md"
+    )
+
+
+@teacher_app.command("train")
+def teacher_train(
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs/latest"),
+    seed: SeedOpt = None,
+) -> None:
+    """Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill)."""
+    from xtremedistil_ner.pipeline import train_teacher_only
+
+    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    path = _run(lambda p: train_teacher_only(cfg, out, p))
+    out_console.print(f"teacher saved in {path}")
+
+
+@teacher_app.command("label")
+def teacher_label(
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs/latest"),
+    seed: SeedOpt = None,
+) -> None:
+    """Run the teacher once over the transfer set into OUT/cache (sharded, resumable, fp16)."""
+    from xtremedistil_ner.pipeline import label_only
+
+    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    n = _run(lambda p: label_only(cfg, out, p))
+    out_console.print(f"transfer cache ready: {n} sentences in {out / 'cache'}")
+
+
+@app.command()
+def evaluate(
+    student: Annotated[Path, typer.Argument(help="A student directory (e.g. runs/latest/student).")],
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    split: Annotated[str, typer.Option(help="Which split to score: test or dev.")] = "test",
+) -> None:
+    """Score a saved student per language (word-level seqeval) on a data folder."""
+    from xtremedistil_ner.pipeline import evaluate_student
+
+    cfg = _run(lambda p: _load(recipe, langs, data, None))
+    scores = _run(lambda p: evaluate_student(student, cfg, split))
+    from rich.table import Table
+
+    table = Table(title=f"student {student} on {split} (seqeval {cfg.eval.mode})")
+    for col in ("lang", "precision", "recall", "f1", "support"):
+        table.add_column(col, justify="right")
+    for lang, s in scores.items():
+        o = s.overall
+        table.add_row(lang, f"{100 * o.precision:.2f}", f"{100 * o.recall:.2f}", f"{100 * o.f1:.2f}", str(o.support))
+    out_console.print(table)
+
+
+@app.command()
+def languages() -> None:
+    """List the 41 languages of languages.tsv."""
+    from rich.table import Table
+
+    from xtremedistil_ner.languages import load_languages
+
+    table = Table(title="languages.tsv")
+    for col in ("code", "name", "script", "family", "wikiann train (k)"):
+        table.add_column(col)
+    for lang in load_languages():
+        table.add_row(lang.code, lang.name, lang.script, lang.family, str(lang.wikiann_train_k))
+    out_console.print(table)
+
+
+def main() -> None:  # pragma: no cover - python -m entry
+    """Entry point for ``python -m xtremedistil_ner``."""
+    app(prog_name="xdner")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

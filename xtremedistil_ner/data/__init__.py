@@ -1,0 +1,1 @@
+"""Data records, readers, tag vocabulary and batching."""

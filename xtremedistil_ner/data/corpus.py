@@ -1,0 +1,89 @@
+"""A multilingual corpus: per-language train/dev/test and transfer sentences, with the caps of the recipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xtremedistil_ner.config import DataConfig
+from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.errors import DataError, XdnerError
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class LanguageData:
+    """The splits of one language (a split may be empty when the recipe does not need it)."""
+
+    train: list[Sentence] = field(default_factory=list)
+    dev: list[Sentence] = field(default_factory=list)
+    test: list[Sentence] = field(default_factory=list)
+    transfer: list[Sentence] = field(default_factory=list)
+    full_sizes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Corpus:
+    """Languages with data, and the requested languages that have none."""
+
+    languages: dict[str, LanguageData]
+    missing: tuple[str, ...]
+
+    def split(self, name: str) -> list[Sentence]:
+        """All sentences of one split, languages in order."""
+        return [s for data in self.languages.values() for s in getattr(data, name)]
+
+
+def _cap(sentences: list[Sentence], n: int) -> list[Sentence]:
+    return sentences[:n] if n else sentences
+
+
+def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None:
+    if cfg.format == "hf":  # pragma: no cover - needs the hub
+        return read_hf_wikiann(cfg.hf_dataset, lang, split)
+    path = find_split(cfg.data_dir, lang, split)
+    return None if path is None else read_labeled(path, lang, cfg.format, cfg.invalid_bio)
+
+
+def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
+    if cfg.transfer in SPLITS:
+        source = train_full if cfg.transfer == "train" else getattr(data, cfg.transfer)
+        return [s.unlabeled() for s in _cap(source, cfg.max_transfer_per_lang)]
+    path = Path(cfg.transfer.format(lang=lang))
+    if not path.is_file():
+        raise DataError(path, None, f"transfer file for {lang} not found (data.transfer = {cfg.transfer!r})")
+    return _cap(read_transfer_text(path, lang), cfg.max_transfer_per_lang)
+
+
+def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = True) -> Corpus:
+    """Read every requested language; a language without a train split is "missing" (no data), not an error.
+
+    Raises:
+        DataError: a bad file, or a language that has train data but lacks dev or test.
+        XdnerError: the data directory does not exist, or no language has data.
+    """
+    if cfg.format != "hf" and not Path(cfg.data_dir).is_dir():
+        raise XdnerError(f"data directory {cfg.data_dir} not found (expected DIR/<lang>/{{train,dev,test}}.tsv)")
+    languages: dict[str, LanguageData] = {}
+    missing: list[str] = []
+    for lang in langs:
+        train = _read_split(cfg, lang, "train")
+        if train is None:
+            missing.append(lang)
+            continue
+        data = LanguageData(full_sizes={"train": len(train)})
+        data.train = _cap(train, cfg.max_train_per_lang)
+        for split in ("dev", "test"):
+            sentences = _read_split(cfg, lang, split)
+            if sentences is None:
+                raise DataError(Path(cfg.data_dir) / lang, None, f"missing split '{split}' (train is present)")
+            data.full_sizes[split] = len(sentences)
+            setattr(data, split, _cap(sentences, getattr(cfg, f"max_{split}_per_lang")))
+        if need_transfer:
+            data.transfer = _read_transfer(cfg, lang, data, train)
+        languages[lang] = data
+    if not languages:
+        raise XdnerError(f"none of {' '.join(langs)} has data under {cfg.data_dir}")
+    return Corpus(languages, tuple(missing))

@@ -1,0 +1,263 @@
+"""The distiller: walks the stage list, owns the hidden-state projection, selects each stage's best on dev.
+
+Per stage (the Accelerate pattern for changing optimizers): unwrap, ``free_memory()``, set ``requires_grad``,
+build the optimizer over trainable parameters only, ``prepare`` again. The best state of a stage is the one
+with the best dev score (dev F1 for label objectives, dev hidden MSE against the teacher for ``hidden``); the
+next stage starts from it. Test data is never seen here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from torch import nn
+
+from xtremedistil_ner.config import DistillConfig
+from xtremedistil_ner.data.batching import bucket_batches
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.evaluate import score
+from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
+from xtremedistil_ner.schedule import Stage, set_trainable
+from xtremedistil_ner.student.model import StudentTagger
+from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
+
+logger = get_logger(__name__)
+
+
+@dataclass
+class WordTargets:
+    """Per-word training targets aligned with a :class:`Featurized` set (``n_words`` rows).
+
+    Attributes:
+        logits: ``(n_words, num_tags)`` teacher logits, or ``None``.
+        hidden: ``(n_words, teacher_hidden)`` teacher layer (float16), or ``None``.
+        tags: ``(n_words,)`` teacher hard tags (transfer) or gold tags (labeled).
+    """
+
+    tags: np.ndarray
+    logits: np.ndarray | None = None
+    hidden: np.ndarray | None = None
+
+
+@dataclass
+class TrainSet:
+    """Featurized sentences and their word targets."""
+
+    features: Featurized
+    targets: WordTargets
+
+
+@dataclass
+class DevSet:
+    """Dev sentences per language: features, gold tags per sentence, optional teacher targets for ``hidden``."""
+
+    features: Featurized
+    gold: list[list[str]]
+    langs: list[str]
+    teacher: WordTargets | None = None
+
+
+@dataclass
+class StageResult:
+    """What one stage did: the dev curve, the chosen point and why."""
+
+    name: str
+    objective: str
+    trainable: tuple[str, ...]
+    steps: int
+    words_per_second: float
+    seconds: float
+    dev_curve: list[tuple[int, float]] = field(default_factory=list)
+    best_step: int = 0
+    best_metric: float = 0.0
+    metric: str = ""
+    train_loss: list[tuple[int, float]] = field(default_factory=list)
+
+
+class DistillModel(nn.Module):
+    """The student plus the projection to the teacher's width (trained with it, not saved with it)."""
+
+    def __init__(self, student: StudentTagger, teacher_hidden: int) -> None:
+        super().__init__()
+        self.student = student
+        self.projection = nn.Linear(student.output_size, max(teacher_hidden, 1))
+
+
+def predict_tags(
+    student: StudentTagger, features: Featurized, lookup: np.ndarray, batch_size: int, device: torch.device | str
+) -> list[list[int]]:
+    """Viterbi tag ids for every sentence of ``features``, in order."""
+    student.eval()
+    out: list[list[int]] = [[] for _ in range(len(features))]
+    lengths = features.lengths().tolist()
+    with torch.inference_mode():
+        for ids in bucket_batches(lengths, batch_size=batch_size):
+            paths = student.decode(make_batch(features, lookup, ids).to(device))
+            for i, path in zip(ids, paths, strict=True):
+                out[i] = path
+    return out
+
+
+def macro_dev_f1(pred: Sequence[Sequence[int]], dev: DevSet, tags: TagVocab, mode: str) -> float:
+    """Mean over languages of dev entity F1."""
+    by_lang: dict[str, tuple[list, list]] = {}
+    for p, g, lang in zip(pred, dev.gold, dev.langs, strict=True):
+        gold, guess = by_lang.setdefault(lang, ([], []))
+        gold.append(g)
+        guess.append(tags.decode(p))
+    return float(np.mean([score(g, p, mode).overall.f1 for g, p in by_lang.values()]))
+
+
+def _dev_hidden_mse(model: DistillModel, dev: DevSet, lookup: np.ndarray, device: torch.device | str) -> float:
+    assert dev.teacher is not None and dev.teacher.hidden is not None
+    model.eval()
+    total, count = 0.0, 0
+    lengths = dev.features.lengths().tolist()
+    with torch.inference_mode():
+        for ids in bucket_batches(lengths, batch_size=256):
+            batch = make_batch(dev.features, lookup, ids).to(device)
+            out = model.student(batch)
+            rows = word_rows(dev.features, ids)
+            target = _scatter_rows(dev.teacher.hidden[rows], batch.mask, device)
+            total += float(hidden_mse(model.projection(out.hidden), target, batch.mask)) * len(rows)
+            count += len(rows)
+    return total / max(count, 1)
+
+
+def _scatter_rows(rows: np.ndarray, mask: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """Place flat word rows ``(n_words, d)`` into a ``(batch, seq, d)`` tensor at True positions of ``mask``."""
+    values = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
+    out = values.new_zeros(*mask.shape, *values.shape[1:])
+    out[mask] = values
+    return out
+
+
+class Distiller:
+    """Runs a schedule of stages over a student.
+
+    Args:
+        student: the student (unwrapped).
+        teacher_hidden: width of the teacher layer the ``hidden`` objective matches.
+        tags: the tag set.
+        cfg: loss and optimisation settings.
+        accelerator: the one Accelerator of the run.
+        seed: base seed of batch shuffling.
+    """
+
+    def __init__(
+        self,
+        student: StudentTagger,
+        teacher_hidden: int,
+        tags: TagVocab,
+        cfg: DistillConfig,
+        accelerator: Accelerator,
+        seed: int,
+        eval_mode: str = "conlleval",
+    ) -> None:
+        self.model = DistillModel(student, teacher_hidden)
+        self.tags = tags
+        self.cfg = cfg
+        self.accelerator = accelerator
+        self.seed = seed
+        self.eval_mode = eval_mode
+
+    def _loss(self, model: nn.Module, stage: Stage, data: TrainSet, ids: list[int], lookup: np.ndarray) -> dict:
+        device = self.accelerator.device
+        batch = make_batch(data.features, lookup, ids).to(device)
+        rows = word_rows(data.features, ids)
+        inner = model.module if hasattr(model, "module") else model
+        out = inner.student(batch)
+        losses: dict[str, torch.Tensor] = {}
+        if stage.objective == "hidden":
+            assert data.targets.hidden is not None
+            target = _scatter_rows(data.targets.hidden[rows], batch.mask, device).float()
+            losses["hidden"] = hidden_mse(inner.projection(out.hidden), target, batch.mask)
+        elif stage.objective == "soft":
+            assert data.targets.logits is not None
+            target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
+            fn = SOFT_LOSSES[self.cfg.soft_loss]
+            losses["soft"] = fn(out.emissions, target, batch.mask, temperature=self.cfg.temperature)
+        else:
+            gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
+            losses[stage.objective] = -inner.student.head.crf.log_likelihood(
+                out.emissions, gold, batch.mask, reduction="token_mean"
+            )
+        return losses
+
+    def run_stage(
+        self,
+        stage: Stage,
+        data: TrainSet,
+        dev: DevSet,
+        lookup: np.ndarray,
+        on_step: Callable[[int], None] | None = None,
+    ) -> StageResult:
+        """Train one stage and leave the student at the stage's best dev checkpoint."""
+        import time
+
+        acc = self.accelerator
+        model = self.model
+        acc.free_memory()
+        prefixes = [p if p == "projection" else f"student.{p}" for p in stage.trainable]
+        set_trainable(model, prefixes)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        wrapped, optimizer = acc.prepare(model, optimizer)
+        lengths = data.features.lengths().tolist()
+        per_epoch = len(bucket_batches(lengths, batch_size=self.cfg.batch_size))
+        total = max(1, math.ceil(per_epoch * stage.epochs))
+        checkpoints = sorted({max(1, round(total * (k + 1) / self.cfg.evals_per_stage)) for k in range(self.cfg.evals_per_stage)})
+        metric = "dev_hidden_mse" if stage.objective == "hidden" else "dev_macro_f1"
+        result = StageResult(stage.name, stage.objective, stage.trainable, total, 0.0, 0.0, metric=metric)
+        best_state, best = copy.deepcopy(model.state_dict()), None
+        step, epoch, words, running = 0, 0, 0, 0.0
+        start = time.perf_counter()
+        while step < total:
+            batches = bucket_batches(lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch)
+            for ids in batches[acc.process_index :: acc.num_processes]:
+                if step >= total:
+                    break
+                wrapped.train()
+                losses = self._loss(wrapped, stage, data, ids, lookup)
+                loss = sum(losses.values())
+                acc.backward(loss)
+                if self.cfg.grad_clip:
+                    acc.clip_grad_norm_(params, self.cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad()
+                step += 1
+                words += sum(lengths[i] for i in ids)
+                running += float(loss.detach())
+                if on_step:
+                    on_step(1)
+                if step in checkpoints:
+                    result.train_loss.append((step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0))))
+                    running = 0.0
+                    value = self._dev_metric(stage, dev, lookup)
+                    result.dev_curve.append((step, value))
+                    better = best is None or (value < best if stage.objective == "hidden" else value > best)
+                    if better:
+                        best, result.best_step = value, step
+                        best_state = copy.deepcopy(model.state_dict())
+                    logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
+            epoch += 1
+        result.seconds = time.perf_counter() - start
+        result.words_per_second = words / max(result.seconds, 1e-9)
+        result.best_metric = float(best if best is not None else 0.0)
+        model.load_state_dict(best_state)
+        set_trainable(model, [n for n, _ in model.named_parameters()])
+        return result
+
+    def _dev_metric(self, stage: Stage, dev: DevSet, lookup: np.ndarray) -> float:
+        device = self.accelerator.device
+        if stage.objective == "hidden":
+            return _dev_hidden_mse(self.model, dev, lookup, device)
+        pred = predict_tags(self.model.student, dev.features, lookup, 256, device)
+        return macro_dev_f1(pred, dev, self.tags, self.eval_mode)

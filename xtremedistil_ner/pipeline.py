@@ -1,0 +1,350 @@
+"""The whole job as named steps: data -> teacher -> teacher scores -> transfer cache -> student -> report.
+
+Each step is a function; :func:`run_distill` calls them in order and records how long each took.
+A trained teacher in ``OUT/teacher`` and a cache in ``OUT/cache`` are reused when they match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+
+from xtremedistil_ner.cache import TransferCache, data_fingerprint
+from xtremedistil_ner.checkpoint import save_student
+from xtremedistil_ner.config import RunConfig
+from xtremedistil_ner.data.corpus import Corpus, load_corpus
+from xtremedistil_ner.data.records import Sentence, TeacherTargets
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.distill import DevSet, Distiller, StageResult, TrainSet, WordTargets, predict_tags
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.evaluate import LanguageScores, score
+from xtremedistil_ner.io_utils import write_json
+from xtremedistil_ner.languages import resolve_langs
+from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.schedule import build_schedule
+from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.vocab import StudentVocab, featurize, svd_embeddings
+from xtremedistil_ner.teacher import (
+    build_teacher,
+    fingerprint_dir,
+    load_trained_teacher,
+    predict_targets,
+    save_teacher,
+    teacher_steps,
+    train_teacher,
+)
+
+
+
+@dataclass
+class Teacher:
+    """A ready teacher: model, tokenizer, tags, its directory and fingerprint."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    tags: TagVocab
+    path: Path
+    fingerprint: str
+    trained_now: bool
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the teacher's hidden states."""
+        return int(self.model.config.hidden_size)
+
+    def num_parameters(self) -> int:
+        """Every parameter of the token classifier."""
+        return sum(p.numel() for p in self.model.parameters())
+
+
+@dataclass
+class RunState:
+    """What the steps pass along."""
+
+    cfg: RunConfig
+    out: Path
+    accelerator: Accelerator
+    progress: Progress
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def make_accelerator(cfg: RunConfig) -> Accelerator:
+    """The one Accelerator of a run (CPU when asked or when no GPU is present)."""
+    cpu = cfg.cpu or not torch.cuda.is_available()
+    return Accelerator(cpu=cpu, mixed_precision="no" if cpu else cfg.mixed_precision)
+
+
+def _timed(state: RunState, name: str):  # noqa: ANN202 - tiny context helper
+    class _Timer:
+        def __enter__(self) -> None:
+            self.start = time.perf_counter()
+            state.progress.note(f"[{name}] ...")
+
+        def __exit__(self, *exc: object) -> None:
+            state.timings[name] = round(time.perf_counter() - self.start, 2)
+
+    return _Timer()
+
+
+def all_tags(corpus: Corpus) -> TagVocab:
+    """The tag set seen in any labeled split."""
+    seen = {t for name in ("train", "dev", "test") for s in corpus.split(name) for t in (s.tags or ())}
+    return TagVocab.from_tags(seen)
+
+
+# ----------------------------------------------------------------------------------------------- teacher
+
+
+def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
+    """Reuse ``OUT/teacher`` when it is complete; otherwise build, fine-tune jointly and save it."""
+    cfg, path = state.cfg.teacher, state.out / "teacher"
+    if (path / "tags.json").is_file() and (path / "model.safetensors").is_file():
+        model, tokenizer, saved = load_trained_teacher(path)
+        if set(saved.tags) != set(tags.tags):
+            raise XdnerError(
+                f"{path}: teacher tags {' '.join(saved.tags)} differ from the data's {' '.join(tags.tags)}"
+                " (use another --out or delete the teacher directory)"
+            )
+        state.progress.note(f"reusing trained teacher {path}")
+        return Teacher(model.to(state.accelerator.device), tokenizer, saved, path, fingerprint_dir(path), False)
+    model, tokenizer = build_teacher(cfg, tags)
+    if cfg.finetune:
+        train = corpus.split("train")
+        advance = state.progress.task("teacher: fine-tune", teacher_steps(tokenizer, train, cfg))
+        train_teacher(model, tokenizer, tags, train, cfg, state.accelerator, state.cfg.seed, advance)
+        model = state.accelerator.unwrap_model(model)
+    if state.accelerator.is_main_process:
+        save_teacher(model, tokenizer, tags, path)
+    state.accelerator.wait_for_everyone()
+    return Teacher(model.eval(), tokenizer, tags, path, fingerprint_dir(path), True)
+
+
+def teacher_predict(
+    state: RunState, teacher: Teacher, sentences: Sequence[Sentence], with_hidden: bool, what: str
+) -> list[TeacherTargets]:
+    """Teacher targets for ``sentences`` in input order (with a progress bar)."""
+    out: list[TeacherTargets | None] = [None] * len(sentences)
+    advance = state.progress.task(f"teacher: {what}", len(sentences))
+    for i, targets in predict_targets(
+        teacher.model, teacher.tokenizer, sentences, state.cfg.teacher, state.accelerator.device, with_hidden
+    ):
+        out[i] = targets
+        advance(1)
+    return [t for t in out if t is not None]
+
+
+def score_by_language(
+    sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], mode: str
+) -> dict[str, LanguageScores]:
+    """Per-language scores of predicted tags against the sentences' gold tags."""
+    groups: dict[str, tuple[list, list]] = {}
+    for s, p in zip(sentences, predicted, strict=True):
+        gold, pred = groups.setdefault(s.lang, ([], []))
+        gold.append(list(s.tags or ()))
+        pred.append(list(p))
+    return {lang: score(g, p, mode) for lang, (g, p) in groups.items()}
+
+
+# ----------------------------------------------------------------------------------------------- transfer
+
+
+def transfer_targets(state: RunState, teacher: Teacher, transfer: Sequence[Sentence]) -> WordTargets:
+    """Label the transfer set with the teacher through the sharded cache (reused or resumed)."""
+    t = state.cfg.teacher
+    settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
+    key = data_fingerprint(transfer) + teacher.fingerprint + settings
+    import hashlib
+
+    cache = TransferCache(state.out / "cache", hashlib.sha256(key.encode()).hexdigest())
+    advance = state.progress.task("teacher: label transfer set", len(transfer))
+
+    def label(part: Sequence[Sentence]) -> list[TeacherTargets]:
+        out: list[TeacherTargets | None] = [None] * len(part)
+        for i, targets in predict_targets(
+            teacher.model, teacher.tokenizer, part, t, state.accelerator.device, with_hidden=True
+        ):
+            out[i] = targets
+        return [x for x in out if x is not None]
+
+    made = cache.build(transfer, label, advance)
+    state.progress.note(f"transfer cache: {made} shard(s) computed, the rest reused")
+    arrays = cache.load()
+    return WordTargets(tags=arrays["tags"], logits=arrays["logits"], hidden=arrays["hidden"])
+
+
+def stack_targets(targets: Sequence[TeacherTargets]) -> WordTargets:
+    """Concatenate per-sentence teacher targets into word rows."""
+    return WordTargets(
+        tags=np.concatenate([t.tags for t in targets]),
+        logits=np.concatenate([t.logits for t in targets]).astype(np.float16),
+        hidden=np.concatenate([t.hidden for t in targets]).astype(np.float16),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- student
+
+
+def build_student(
+    state: RunState, teacher: Teacher, tags: TagVocab, corpora: Sequence[Sequence[Sentence]]
+) -> tuple[StudentTagger, StudentVocab, np.ndarray]:
+    """Student with a pruned piece vocabulary and SVD-initialised embeddings from the teacher's."""
+    s = state.cfg.student
+    features = [featurize(teacher.tokenizer, c) for c in corpora if c]
+    vocab = StudentVocab.build(teacher.tokenizer, features, s.max_vocab)
+    config = StudentModelConfig(
+        vocab_size=len(vocab),
+        num_tags=len(tags),
+        embedding_dim=s.embedding_dim,
+        hidden_size=s.hidden_size,
+        num_layers=s.num_layers,
+        dropout=s.dropout,
+        bio_constraints=s.bio_constraints,
+    )
+    student = StudentTagger(config, tags)
+    if s.svd_init:
+        rows = np.asarray([-1, *teacher.tokenizer.convert_tokens_to_ids(list(vocab.pieces[1:]))], np.int64)
+        weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
+        with torch.no_grad():
+            student.embedding.weight.copy_(svd_embeddings(weight.cpu(), rows, s.embedding_dim))
+    return student, vocab, vocab.lookup(teacher.tokenizer)
+
+
+def distill_student(
+    state: RunState,
+    student: StudentTagger,
+    tags: TagVocab,
+    teacher: Teacher,
+    train: TrainSet,
+    gold: TrainSet | None,
+    dev: DevSet,
+    lookup: np.ndarray,
+) -> list[StageResult]:
+    """Walk the schedule; return what each stage did."""
+    cfg = state.cfg
+    stages = build_schedule(cfg.distill.stages, student.layer_names, cfg.student.freeze_embeddings)
+    distiller = Distiller(student, teacher.hidden_size, tags, cfg.distill, state.accelerator, cfg.seed, cfg.eval.mode)
+    results = []
+    for stage in stages:
+        data = gold if stage.data == "labeled" else train
+        if data is None:
+            raise XdnerError(f"stage {stage.name} needs labeled data")
+        n_batches = -(-len(data.features) // cfg.distill.batch_size)
+        advance = state.progress.task(f"student: {stage.name}", max(1, int(np.ceil(n_batches * stage.epochs))))
+        results.append(distiller.run_stage(stage, data, dev, lookup, advance))
+        best = results[-1]
+        state.progress.note(f"{stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}")
+    return results
+
+
+# ----------------------------------------------------------------------------------------------- the run
+
+
+def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole pipeline into ``out`` and return the report (also written as report.json/.tsv/.md).
+
+    Raises:
+        XdnerError: bad data, recipe or paths.
+    """
+    from xtremedistil_ner.report import build_report, write_reports
+
+    set_seed(cfg.seed)
+    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {"command": sys.argv, **cfg.to_dict()})
+    langs = resolve_langs(cfg.data.langs)
+    with _timed(state, "data"):
+        corpus = load_corpus(cfg.data, langs)
+        tags = all_tags(corpus)
+    with _timed(state, "teacher_train"):
+        teacher = ensure_teacher(state, corpus, tags)
+    tags = teacher.tags
+    with _timed(state, "teacher_eval"):
+        test = corpus.split("test")
+        teacher_test = teacher_predict(state, teacher, test, False, "score test")
+        teacher_scores = score_by_language(test, [tags.decode(t.tags) for t in teacher_test], cfg.eval.mode)
+        dev_sentences = corpus.split("dev")
+        teacher_dev = stack_targets(teacher_predict(state, teacher, dev_sentences, True, "label dev"))
+    with _timed(state, "teacher_label"):
+        transfer = corpus.split("transfer")
+        targets = transfer_targets(state, teacher, transfer)
+    with _timed(state, "student_build"):
+        gold_sentences = corpus.split("train")
+        student, vocab, lookup = build_student(state, teacher, tags, [transfer, gold_sentences])
+        train = TrainSet(featurize(teacher.tokenizer, transfer), targets)
+        gold = TrainSet(
+            featurize(teacher.tokenizer, gold_sentences),
+            WordTargets(tags=np.asarray([i for s in gold_sentences for i in tags.encode(s.tags or ())], np.int64)),
+        )
+        dev = DevSet(
+            featurize(teacher.tokenizer, dev_sentences),
+            [list(s.tags or ()) for s in dev_sentences],
+            [s.lang for s in dev_sentences],
+            teacher_dev,
+        )
+    with _timed(state, "student_distill"):
+        stages = distill_student(state, student, tags, teacher, train, gold, dev, lookup)
+    with _timed(state, "student_eval"):
+        student_pred = predict_tags(student, featurize(teacher.tokenizer, test), lookup, cfg.eval.batch_size, "cpu")
+        student_scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
+    if state.accelerator.is_main_process:
+        save_student(out / "student", student.cpu(), tags, vocab, teacher.tokenizer)
+    report = build_report(
+        cfg,
+        langs,
+        corpus,
+        teacher_scores,
+        student_scores,
+        params={"teacher": teacher.num_parameters(), "student": student.num_parameters()},
+        stages=[dataclasses.asdict(s) for s in stages],
+        timings=state.timings,
+    )
+    if state.accelerator.is_main_process:
+        write_reports(report, out)
+    return report
+
+
+def _prepare(cfg: RunConfig, out: Path, progress: Progress | None, need_transfer: bool) -> tuple:
+    set_seed(cfg.seed)
+    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=need_transfer)
+    return state, corpus, all_tags(corpus)
+
+
+def train_teacher_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Path:
+    """``xdner teacher train``: fine-tune (or reuse) ``OUT/teacher``; return its path."""
+    state, corpus, tags = _prepare(cfg, out, progress, need_transfer=False)
+    return ensure_teacher(state, corpus, tags).path
+
+
+def label_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> int:
+    """``xdner teacher label``: fill ``OUT/cache`` with teacher targets; return the number of sentences."""
+    state, corpus, tags = _prepare(cfg, out, progress, need_transfer=True)
+    teacher = ensure_teacher(state, corpus, tags)
+    transfer = corpus.split("transfer")
+    transfer_targets(state, teacher, transfer)
+    return len(transfer)
+
+
+def evaluate_student(path: Path, cfg: RunConfig, split: str = "test") -> dict[str, LanguageScores]:
+    """Score a saved student on ``split`` of every language of the recipe's data."""
+    from xtremedistil_ner.checkpoint import load_student
+
+    if split not in ("dev", "test"):
+        raise XdnerError(f"split must be dev or test, got {split!r}")
+    loaded = load_student(path)
+    corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
+    sentences = corpus.split(split)
+    features = featurize(loaded.tokenizer, sentences)
+    pred = predict_tags(loaded.model, features, loaded.lookup, cfg.eval.batch_size, "cpu")
+    return score_by_language(sentences, [loaded.tags.decode(p) for p in pred], cfg.eval.mode)

@@ -1,0 +1,184 @@
+"""Reports: the report dict, ``report.json``/``report.tsv``/``report.md`` and a rich table (presentation only).
+
+All scores are fractions in [0, 1]; retention = student F1 / teacher F1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xtremedistil_ner import __version__
+from xtremedistil_ner.config import RunConfig
+from xtremedistil_ner.data.corpus import Corpus
+from xtremedistil_ner.evaluate import LanguageScores
+from xtremedistil_ner.io_utils import write_json, write_text
+from xtremedistil_ner.languages import load_languages
+
+MBERT_BASE_PARAMS = 177_853_440
+
+
+def _retention(student: float, teacher: float) -> float | None:
+    return student / teacher if teacher > 0 else None
+
+
+def build_report(
+    cfg: RunConfig,
+    langs: tuple[str, ...],
+    corpus: Corpus,
+    teacher: dict[str, LanguageScores],
+    student: dict[str, LanguageScores],
+    params: dict[str, int],
+    stages: list[dict[str, Any]],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """Assemble the report dict (the schema of ``report.json``)."""
+    names = {lang.code: lang.name for lang in load_languages()}
+    languages: dict[str, Any] = {}
+    for code in langs:
+        if code not in corpus.languages or code not in teacher:
+            languages[code] = {"status": "no data", "name": names.get(code, code)}
+            continue
+        data = corpus.languages[code]
+        t, s = teacher[code], student[code]
+        languages[code] = {
+            "status": "ok",
+            "name": names.get(code, code),
+            "teacher": t.to_dict(),
+            "student": s.to_dict(),
+            "retention": _retention(s.overall.f1, t.overall.f1),
+            "sentences": {
+                "train_used": len(data.train),
+                "train_full": data.full_sizes.get("train", 0),
+                "transfer": len(data.transfer),
+                "dev_used": len(data.dev),
+                "test_used": len(data.test),
+                "test_full": data.full_sizes.get("test", 0),
+            },
+        }
+    scored = [v for v in languages.values() if v["status"] == "ok"]
+    macro_t = sum(v["teacher"]["f1"] for v in scored) / max(len(scored), 1)
+    macro_s = sum(v["student"]["f1"] for v in scored) / max(len(scored), 1)
+    d = cfg.data
+    return {
+        "xdner_version": __version__,
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "eval": {"mode": cfg.eval.mode, "scheme": "IOB2", "level": "word", "split": "test", "selection": "dev"},
+        "caps": {
+            "max_train_per_lang": d.max_train_per_lang,
+            "max_transfer_per_lang": d.max_transfer_per_lang,
+            "max_dev_per_lang": d.max_dev_per_lang,
+            "max_test_per_lang": d.max_test_per_lang,
+            "note": "0 = whole split; capped splits take the first N sentences of each file",
+        },
+        "languages": languages,
+        "macro": {
+            "languages_scored": len(scored),
+            "teacher_f1": macro_t,
+            "student_f1": macro_s,
+            "retention": _retention(macro_s, macro_t),
+        },
+        "params": {
+            **params,
+            "mbert_base": MBERT_BASE_PARAMS,
+            "student_compression_vs_mbert_base": MBERT_BASE_PARAMS / max(params["student"], 1),
+            "student_compression_vs_teacher": params["teacher"] / max(params["student"], 1),
+        },
+        "stages": stages,
+        "timings_seconds": timings,
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def rows(report: dict[str, Any]) -> list[list[str]]:
+    """One row per language: code, status, teacher P/R/F1, student P/R/F1, support, retention."""
+    out = []
+    for code, v in report["languages"].items():
+        if v["status"] != "ok":
+            out.append([code, v["status"], *["-"] * 8])
+            continue
+        t, s = v["teacher"], v["student"]
+        out.append(
+            [
+                code,
+                "ok",
+                _pct(t["precision"]),
+                _pct(t["recall"]),
+                _pct(t["f1"]),
+                _pct(s["precision"]),
+                _pct(s["recall"]),
+                _pct(s["f1"]),
+                str(s["support"]),
+                _pct(v["retention"]),
+            ]
+        )
+    return out
+
+
+HEADER = ["lang", "status", "teacher_p", "teacher_r", "teacher_f1", "student_p", "student_r", "student_f1",
+          "support", "retention"]
+
+
+def to_tsv(report: dict[str, Any]) -> str:
+    """Per-language TSV (percentages) plus a macro row."""
+    lines = ["\t".join(HEADER)] + ["\t".join(r) for r in rows(report)]
+    m = report["macro"]
+    lines.append("\t".join(["macro", "ok", "-", "-", _pct(m["teacher_f1"]), "-", "-", _pct(m["student_f1"]), "-",
+                            _pct(m["retention"])]))
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """A Markdown summary: settings, macro scores, parameters, per-language table, stages, timings."""
+    m, p = report["macro"], report["params"]
+    lines = [
+        f"# xdner report: {report['name']}",
+        "",
+        f"Word-level entity scores on **test** (seqeval, mode `{report['eval']['mode']}`, scheme IOB2); "
+        f"checkpoints chosen on dev. Seed {report['seed']}. Caps per language: {report['caps']}.",
+        "",
+        f"**Macro F1 over {m['languages_scored']} languages**: teacher {_pct(m['teacher_f1'])}, "
+        f"student {_pct(m['student_f1'])}, retention {_pct(m['retention'])}%.",
+        "",
+        f"**Parameters**: teacher {p['teacher']:,}, student {p['student']:,} "
+        f"({p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base's {p['mbert_base']:,}; "
+        f"{p['student_compression_vs_teacher']:.1f}x fewer than this teacher).",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(report)]
+    lines += ["", "## Stages (best checkpoint chosen on dev)", "", "| stage | trainable | steps | metric | best | at step | words/s |", "|---|---|---|---|---|---|---|"]
+    for s in report["stages"]:
+        lines.append(
+            f"| {s['name']} | {', '.join(s['trainable'])} | {s['steps']} | {s['metric']} | {s['best_metric']:.4f} | "
+            f"{s['best_step']} | {s['words_per_second']:,.0f} |"
+        )
+    lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report["timings_seconds"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: dict[str, Any], out: Path) -> None:
+    """Write ``report.json``, ``report.tsv`` and ``report.md`` into ``out`` (atomically)."""
+    write_json(out / "report.json", report)
+    write_text(out / "report.tsv", to_tsv(report))
+    write_text(out / "report.md", to_markdown(report))
+
+
+def render_table(report: dict[str, Any]) -> Any:
+    """A rich Table view of the same rows."""
+    from rich.table import Table
+
+    table = Table(title=f"xdner: {report['name']} (test, seqeval {report['eval']['mode']})")
+    for h in HEADER:
+        table.add_column(h, justify="left" if h in ("lang", "status") else "right")
+    for r in rows(report):
+        table.add_row(*r, style="dim" if r[1] != "ok" else None)
+    m = report["macro"]
+    table.add_row("macro", f"{m['languages_scored']} scored", "", "", _pct(m["teacher_f1"]), "", "",
+                  _pct(m["student_f1"]), "", _pct(m["retention"]), style="bold")
+    return table

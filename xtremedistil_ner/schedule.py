@@ -1,0 +1,67 @@
+"""The distillation schedule as data: a list of :class:`Stage` built from the recipe.
+
+``unfreeze = "gradual"`` expands one declared stage into top-down sub-stages: first only the head trains, then
+the head and the top BiLSTM layer, and so on down to the embeddings (XtremeDistil's best schedule).
+The ``hidden`` objective trains everything below the head (the head cannot learn from hidden states).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+from xtremedistil_ner.config import Objective, StageConfig
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage: an objective, the data it reads, the trainable module prefixes, its length."""
+
+    name: str
+    objective: Objective
+    data: str
+    trainable: tuple[str, ...]
+    epochs: float
+    lr: float = 0.0
+
+
+def build_schedule(
+    stages: Sequence[StageConfig], layers: Sequence[str], freeze_embeddings: bool = False
+) -> list[Stage]:
+    """Expand declared stages into concrete ones.
+
+    Args:
+        stages: the recipe's stages.
+        layers: student groups bottom to top, e.g. ``("embedding", "lstm.0", "lstm.1", "head")``.
+        freeze_embeddings: keep ``embedding`` frozen in every stage.
+
+    Returns:
+        The stages in order, each with its trainable prefixes.
+    """
+    bottom_up = [name for name in layers if not (freeze_embeddings and name == "embedding")]
+    out: list[Stage] = []
+    for declared in stages:
+        data = "labeled" if declared.objective == "gold" else "transfer"
+        if declared.objective == "hidden":
+            trainable = tuple(n for n in bottom_up if n != "head") + ("projection",)
+            out.append(Stage("hidden", "hidden", data, trainable, declared.epochs, declared.lr))
+        elif declared.unfreeze == "gradual":
+            for depth in range(1, len(bottom_up) + 1):
+                top = tuple(bottom_up[-depth:])
+                name = f"{declared.objective}/unfreeze:{top[0]}"
+                out.append(Stage(name, declared.objective, data, top, declared.epochs, declared.lr))
+        else:
+            out.append(Stage(f"{declared.objective}/all", declared.objective, data, tuple(bottom_up), declared.epochs, declared.lr))
+    return out
+
+
+def set_trainable(module: nn.Module, prefixes: Sequence[str]) -> int:
+    """Make exactly the parameters under ``prefixes`` trainable; return how many parameters that is."""
+    count = 0
+    for name, param in module.named_parameters():
+        on = any(name == p or name.startswith(p + ".") for p in prefixes)
+        param.requires_grad_(on)
+        count += param.numel() if on else 0
+    return count

@@ -1,0 +1,1 @@
+"""The student: a shared multilingual BiLSTM-CRF over words."""

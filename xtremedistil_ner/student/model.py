@@ -1,0 +1,143 @@
+"""StudentTagger: subword-pooled embeddings -> stacked BiLSTM -> emissions -> CRF, over words.
+
+Each word's embedding is the mean of its pieces' embeddings (``nn.EmbeddingBag``), so one small table serves
+41 languages and unseen words still get a vector from their pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.student.crf import CRF
+
+
+@dataclass(frozen=True)
+class StudentModelConfig:
+    """Constructor arguments of :class:`StudentTagger`; saved as ``config.json`` beside the weights."""
+
+    vocab_size: int
+    num_tags: int
+    embedding_dim: int = 50
+    hidden_size: int = 200
+    num_layers: int = 2
+    dropout: float = 0.2
+    bio_constraints: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe dict."""
+        return asdict(self)
+
+
+@dataclass
+class StudentBatch:
+    """Student inputs for ``batch`` sentences of at most ``seq`` words.
+
+    Attributes:
+        pieces: ``(total_pieces,)`` long, student piece ids of every real word, words in row-major order.
+        offsets: ``(total_words,)`` long, start of each word's pieces in ``pieces``.
+        mask: ``(batch, seq)`` bool, True at real words (left-aligned).
+    """
+
+    pieces: torch.Tensor
+    offsets: torch.Tensor
+    mask: torch.Tensor
+
+    def to(self, device: torch.device | str) -> StudentBatch:
+        """Move every tensor to ``device``."""
+        return StudentBatch(self.pieces.to(device), self.offsets.to(device), self.mask.to(device))
+
+
+@dataclass
+class StudentOutput:
+    """What the student returns.
+
+    Attributes:
+        emissions: ``(batch, seq, num_tags)`` CRF emission scores (the student's "logits").
+        hidden: ``(batch, seq, 2 * hidden_size)`` output of the top BiLSTM layer.
+        mask: ``(batch, seq)`` bool.
+    """
+
+    emissions: torch.Tensor
+    hidden: torch.Tensor
+    mask: torch.Tensor
+
+
+class Head(nn.Module):
+    """Emission projection + CRF; swapping the encoder never touches it."""
+
+    def __init__(self, in_features: int, tags: TagVocab | None, num_tags: int, bio_constraints: bool) -> None:
+        super().__init__()
+        self.emissions = nn.Linear(in_features, num_tags)
+        forbidden = tags.forbidden_transitions() if (tags is not None and bio_constraints) else ()
+        starts = tags.forbidden_starts() if (tags is not None and bio_constraints) else ()
+        self.crf = CRF(num_tags, forbidden, starts)
+
+
+class StudentTagger(nn.Module):
+    """The shared multilingual student.
+
+    Module names, bottom to top (used by the unfreezing schedule): ``embedding``, ``lstm.0`` ...
+    ``lstm.{n-1}``, ``head``.
+    """
+
+    def __init__(self, config: StudentModelConfig, tags: TagVocab | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.EmbeddingBag(config.vocab_size, config.embedding_dim, mode="mean")
+        layers = []
+        width = config.embedding_dim
+        for _ in range(config.num_layers):
+            layers.append(nn.LSTM(width, config.hidden_size, batch_first=True, bidirectional=True))
+            width = 2 * config.hidden_size
+        self.lstm = nn.ModuleList(layers)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = Head(width, tags, config.num_tags, config.bio_constraints)
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Trainable groups bottom to top."""
+        return ("embedding", *[f"lstm.{i}" for i in range(len(self.lstm))], "head")
+
+    @property
+    def output_size(self) -> int:
+        """Width of :attr:`StudentOutput.hidden`."""
+        return 2 * self.config.hidden_size
+
+    def num_parameters(self) -> int:
+        """Every parameter, embeddings included."""
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, batch: StudentBatch) -> StudentOutput:
+        """Encode a batch.
+
+        Args:
+            batch: pieces/offsets of every real word and the ``(batch, seq)`` word mask.
+
+        Returns:
+            :class:`StudentOutput` with ``(batch, seq, ·)`` tensors.
+        """
+        mask = batch.mask
+        bsz, seq = mask.shape
+        # shape: (total_words, embedding_dim)
+        words = self.embedding(batch.pieces, batch.offsets)
+        x = words.new_zeros(bsz * seq, words.size(1))
+        x[mask.flatten()] = words
+        x = self.dropout(x.view(bsz, seq, -1))
+        lengths = mask.sum(1).cpu()
+        for layer in self.lstm:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = layer(packed)
+            # shape: (batch, seq, 2 * hidden_size)
+            x, _ = pad_packed_sequence(out, batch_first=True, total_length=seq)
+            x = self.dropout(x)
+        return StudentOutput(emissions=self.head.emissions(x), hidden=x, mask=mask)
+
+    def decode(self, batch: StudentBatch) -> list[list[int]]:
+        """Viterbi tag ids per sentence (eval mode is the caller's job)."""
+        out = self.forward(batch)
+        return self.head.crf.decode(out.emissions, out.mask)

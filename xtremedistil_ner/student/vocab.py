@@ -1,0 +1,154 @@
+"""The student's piece vocabulary: which tokenizer pieces get an embedding row, and sentence featurization.
+
+The student splits words with a Hugging Face tokenizer (by default the teacher's) and keeps an embedding row
+only for the ``max_vocab`` most frequent pieces of its training data; id 0 is ``<unk>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.student.model import StudentBatch
+
+UNK = "<unk>"
+MAX_PIECES_PER_WORD = 16
+
+
+@dataclass(frozen=True)
+class Featurized:
+    """Sentences as flat arrays.
+
+    Attributes:
+        sentence_offsets: ``(n_sentences + 1,)`` word offsets of each sentence.
+        word_offsets: ``(n_words + 1,)`` piece offsets of each word.
+        pieces: ``(n_pieces,)`` tokenizer piece ids (not yet student ids).
+    """
+
+    sentence_offsets: np.ndarray
+    word_offsets: np.ndarray
+    pieces: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sentence_offsets) - 1
+
+    def lengths(self) -> np.ndarray:
+        """Words per sentence."""
+        return np.diff(self.sentence_offsets)
+
+
+def featurize(tokenizer: Any, sentences: Sequence[Sentence], chunk: int = 4096) -> Featurized:
+    """Split every word into tokenizer pieces (at most ``MAX_PIECES_PER_WORD``; a word with none gets UNK)."""
+    sent_off = [0]
+    word_off = [0]
+    pieces: list[int] = []
+    unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
+    for start in range(0, len(sentences), chunk):
+        part = sentences[start : start + chunk]
+        enc = tokenizer([list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False)
+        for row, sentence in enumerate(part):
+            per_word: list[list[int]] = [[] for _ in sentence.tokens]
+            for piece, word in zip(enc["input_ids"][row], enc.word_ids(row), strict=True):
+                if word is not None and len(per_word[word]) < MAX_PIECES_PER_WORD:
+                    per_word[word].append(piece)
+            for ids in per_word:
+                pieces.extend(ids or [unk])
+                word_off.append(len(pieces))
+            sent_off.append(len(word_off) - 1)
+    return Featurized(np.asarray(sent_off, np.int64), np.asarray(word_off, np.int64), np.asarray(pieces, np.int64))
+
+
+@dataclass(frozen=True)
+class StudentVocab:
+    """Student id -> piece string (id 0 is UNK), and the lookup from tokenizer ids."""
+
+    pieces: tuple[str, ...]
+
+    @classmethod
+    def build(cls, tokenizer: Any, features: Sequence[Featurized], max_vocab: int) -> StudentVocab:
+        """Keep the ``max_vocab - 1`` most frequent pieces (ties broken by id) plus UNK."""
+        counts: Counter[int] = Counter()
+        for feats in features:
+            ids, freq = np.unique(feats.pieces, return_counts=True)
+            counts.update(dict(zip(ids.tolist(), freq.tolist(), strict=True)))
+        counts.pop(tokenizer.unk_token_id, None)
+        kept = sorted(counts, key=lambda i: (-counts[i], i))[: max_vocab - 1]
+        return cls((UNK, *tokenizer.convert_ids_to_tokens(kept)))
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def lookup(self, tokenizer: Any) -> np.ndarray:
+        """``(len(tokenizer),)`` array: tokenizer id -> student id (0 for pieces without a row)."""
+        table = np.zeros(max(len(tokenizer), tokenizer.vocab_size), np.int64)
+        ids = tokenizer.convert_tokens_to_ids(list(self.pieces[1:]))
+        table[np.asarray(ids, np.int64)] = np.arange(1, len(self.pieces))
+        return table
+
+    def save(self, path: Path) -> None:
+        """Write the piece list as JSON."""
+        path.write_text(json.dumps(list(self.pieces), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> StudentVocab:
+        """Read what :meth:`save` wrote."""
+        return cls(tuple(json.loads(path.read_text(encoding="utf-8"))))
+
+
+def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int]) -> StudentBatch:
+    """Collate sentences ``indices`` of ``features`` into a :class:`StudentBatch` (student ids via ``lookup``)."""
+    lengths = [int(features.sentence_offsets[i + 1] - features.sentence_offsets[i]) for i in indices]
+    seq = max(lengths)
+    mask = torch.zeros(len(indices), seq, dtype=torch.bool)
+    piece_chunks, offsets = [], []
+    total = 0
+    for row, i in enumerate(indices):
+        w0, w1 = features.sentence_offsets[i], features.sentence_offsets[i + 1]
+        p0, p1 = features.word_offsets[w0], features.word_offsets[w1]
+        piece_chunks.append(features.pieces[p0:p1])
+        offsets.append(features.word_offsets[w0:w1] - p0 + total)
+        total += int(p1 - p0)
+        mask[row, : lengths[row]] = True
+    pieces = lookup[np.concatenate(piece_chunks)]
+    return StudentBatch(torch.from_numpy(pieces), torch.from_numpy(np.concatenate(offsets)), mask)
+
+
+def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
+    """Flat word indices (into per-word target arrays) of sentences ``indices``, row-major."""
+    return np.concatenate(
+        [np.arange(features.sentence_offsets[i], features.sentence_offsets[i + 1]) for i in indices]
+    )
+
+
+def svd_embeddings(teacher_embeddings: torch.Tensor, rows: np.ndarray, dim: int) -> torch.Tensor:
+    """Truncated-SVD compression of teacher embedding rows.
+
+    Args:
+        teacher_embeddings: ``(teacher_vocab, teacher_hidden)`` input embedding matrix.
+        rows: ``(student_vocab,)`` teacher row of each student piece (-1: no row, gets a small random vector).
+        dim: student embedding size.
+
+    Returns:
+        ``(student_vocab, dim)``: rows projected on the top ``dim`` right singular vectors, scaled to unit std.
+    """
+    matrix = teacher_embeddings.detach().float()
+    have = torch.from_numpy(rows >= 0)
+    selected = matrix[torch.from_numpy(np.where(rows >= 0, rows, 0))]
+    centered = selected[have] - selected[have].mean(0)
+    # shape: (n, k) (k, k) (k, teacher_hidden); economy SVD, k = min(n, teacher_hidden)
+    _, _, vh = torch.linalg.svd(centered, full_matrices=False)
+    k = min(dim, vh.size(0))
+    # shape: (student_vocab, k)
+    projected = (selected - selected[have].mean(0)) @ vh[:k].T
+    out = torch.randn(len(rows), dim) * 0.01
+    out[:, :k] = projected / projected[have].std().clamp(min=1e-6)
+    out[~have] = torch.randn(int((~have).sum()), dim) * 0.01
+    return out

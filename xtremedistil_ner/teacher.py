@@ -1,0 +1,394 @@
+"""The teacher: load or build an HF token classifier, fine-tune it jointly, and predict word-level targets.
+
+Labels go on each word's representative piece (see :mod:`xtremedistil_ner.alignment`); other pieces get
+``IGNORE_INDEX``. Sentences longer than ``max_length`` are split into windows of whole words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+
+from xtremedistil_ner.alignment import NO_WORD, pool_to_words, word_windows
+from xtremedistil_ner.config import TeacherConfig
+from xtremedistil_ner.data.batching import bucket_batches, pad
+from xtremedistil_ner.data.records import Sentence, TeacherTargets
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.errors import XdnerError
+
+logger = get_logger(__name__)
+
+IGNORE_INDEX = -100
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One teacher input: a window of whole words of one sentence.
+
+    Attributes:
+        sentence: index of the sentence in the input list.
+        first_word: sentence word index of the window's first word.
+        input_ids: piece ids with special tokens.
+        word_index: window-local word of each piece, ``NO_WORD`` for special tokens.
+        skip: 1 for bare SentencePiece ``▁`` pieces, else 0.
+        labels: tag id on each word's representative piece, ``IGNORE_INDEX`` elsewhere (empty if unlabeled).
+    """
+
+    sentence: int
+    first_word: int
+    input_ids: list[int]
+    word_index: list[int]
+    skip: list[int]
+    labels: list[int]
+
+    @property
+    def num_words(self) -> int:
+        """Words in this window."""
+        return max(self.word_index) + 1
+
+
+def bare_piece_ids(tokenizer: Any) -> set[int]:
+    """Ids of pieces that are a bare word-start marker (SentencePiece ``▁``), which carry no content."""
+    ids = set()
+    for marker in ("▁", "Ġ"):
+        idx = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(idx, int) and idx != tokenizer.unk_token_id:
+            ids.add(idx)
+    return ids
+
+
+def special_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special token ids the tokenizer puts before and after a single sequence (e.g. [CLS] / [SEP])."""
+    enc = tokenizer(["x"], is_split_into_words=True, add_special_tokens=True)
+    ids, words = enc["input_ids"], enc.word_ids()
+    first = next(i for i, w in enumerate(words) if w is not None)
+    last = max(i for i, w in enumerate(words) if w is not None)
+    return list(ids[:first]), list(ids[last + 1 :])
+
+
+def encode(
+    tokenizer: Any, sentences: Sequence[Sentence], max_length: int, tags: TagVocab | None = None
+) -> list[Window]:
+    """Tokenize sentences into teacher windows (labels attached when ``tags`` is given and sentences are labeled).
+
+    Raises:
+        XdnerError: the tokenizer is not a fast tokenizer (``word_ids()`` is needed).
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        raise XdnerError("the teacher tokenizer must be a fast (Rust) tokenizer: word_ids() is required")
+    prefix, suffix = special_ids(tokenizer)
+    before, after = len(prefix), len(suffix)
+    budget = max_length - before - after
+    bare = bare_piece_ids(tokenizer)
+    windows: list[Window] = []
+    chunk = 2048
+    for offset in range(0, len(sentences), chunk):
+        part = sentences[offset : offset + chunk]
+        enc = tokenizer([list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False)
+        for row, sentence in enumerate(part):
+            ids = enc["input_ids"][row]
+            word_ids = enc.word_ids(row)
+            label_ids = tags.encode(sentence.tags) if tags is not None and sentence.tags is not None else None
+            _check_coverage(word_ids, len(sentence.tokens), sentence, tokenizer, ids)
+            for start, end in word_windows(word_ids, budget):
+                windows.append(_make_window(offset + row, ids, word_ids, start, end, before, after, bare, label_ids))
+    return windows
+
+
+def _check_coverage(word_ids: list[int | None], n_words: int, sentence: Sentence, tokenizer: Any, ids: list) -> None:
+    if len(set(w for w in word_ids if w is not None)) != n_words:
+        # a word the tokenizer drops entirely (e.g. a control character): map it to UNK so it keeps a row
+        present = set(word_ids)
+        for w in range(n_words):
+            if w not in present:
+                pos = next((i for i, x in enumerate(word_ids) if x is not None and x > w), len(word_ids))
+                word_ids.insert(pos, w)
+                ids.insert(pos, tokenizer.unk_token_id)
+
+
+def _make_window(
+    sentence: int,
+    ids: list[int],
+    word_ids: list[int | None],
+    start: int,
+    end: int,
+    before: int,
+    after: int,
+    bare: set[int],
+    label_ids: list[int] | None,
+) -> Window:
+    first_word = int(word_ids[start])  # type: ignore[arg-type]
+    pieces = ids[start:end]
+    local = [int(w) - first_word for w in word_ids[start:end]]  # type: ignore[arg-type]
+    skip = [1 if p in bare else 0 for p in pieces]
+    labels: list[int] = []
+    if label_ids is not None:
+        labels = [IGNORE_INDEX] * len(pieces)
+        seen: set[int] = set()
+        for pos, word in enumerate(local):  # representative piece: first non-bare piece of the word
+            if word in seen:
+                continue
+            same = [p for p in range(pos, len(local)) if local[p] == word]
+            rep = next((p for p in same if not skip[p]), same[0])
+            labels[rep] = label_ids[first_word + word]
+            seen.add(word)
+        labels = [IGNORE_INDEX] * before + labels + [IGNORE_INDEX] * after
+    specials_ids = [-1] * before, [-1] * after
+    return Window(
+        sentence=sentence,
+        first_word=first_word,
+        input_ids=[*specials_ids[0], *pieces, *specials_ids[1]],
+        word_index=[NO_WORD] * before + local + [NO_WORD] * after,
+        skip=[0] * before + skip + [0] * after,
+        labels=labels,
+    )
+
+
+def _fill_specials(tokenizer: Any, windows: Sequence[Window]) -> list[list[int]]:
+    prefix, suffix = special_ids(tokenizer)
+    out = []
+    for w in windows:
+        content = [i for i, x in zip(w.input_ids, w.word_index, strict=True) if x != NO_WORD]
+        out.append(prefix + content + suffix)
+    return out
+
+
+def collate(tokenizer: Any, windows: Sequence[Window]) -> dict[str, torch.Tensor]:
+    """Pad a list of windows into model inputs plus ``word_index``/``skip`` (and ``labels`` when present)."""
+    ids = _fill_specials(tokenizer, windows)
+    batch = {
+        "input_ids": pad(ids, tokenizer.pad_token_id),
+        "attention_mask": pad([[1] * len(i) for i in ids], 0),
+        "word_index": pad([w.word_index for w in windows], NO_WORD),
+        "skip": pad([w.skip for w in windows], 0).bool(),
+    }
+    if windows and windows[0].labels:
+        batch["labels"] = pad([w.labels for w in windows], IGNORE_INDEX)
+    return batch
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False) -> Any:
+    """A fast tokenizer from a directory or hub name."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name, use_fast=True, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise XdnerError(f"cannot load tokenizer {name!r}: {exc}") from None
+
+
+def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, Any]:
+    """Load a pretrained token classifier (``cfg.model``) or build one from ``cfg.config`` with random weights.
+
+    The classification head always gets our tag set (a new head when the checkpoint's labels differ).
+
+    Raises:
+        XdnerError: the model, config or tokenizer cannot be loaded.
+    """
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    label_args = {
+        "num_labels": len(tags),
+        "id2label": dict(enumerate(tags.tags)),
+        "label2id": tags.index,
+    }
+    source = cfg.model or cfg.config
+    tokenizer = load_tokenizer(cfg.tokenizer or source, cfg.trust_remote_code)
+    try:
+        if cfg.model:
+            model = AutoModelForTokenClassification.from_pretrained(
+                cfg.model,
+                ignore_mismatched_sizes=True,
+                trust_remote_code=cfg.trust_remote_code,
+                use_safetensors=None,
+                **label_args,
+            )
+        else:
+            overrides = {
+                k: getattr(cfg, k)
+                for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
+                if getattr(cfg, k)
+            }
+            config = AutoConfig.from_pretrained(cfg.config, **overrides, **label_args)
+            config.vocab_size = max(config.vocab_size, len(tokenizer))
+            model = AutoModelForTokenClassification.from_config(config)
+    except (OSError, ValueError) as exc:
+        raise XdnerError(f"cannot load teacher {source!r}: {exc}") from None
+    return model, tokenizer
+
+
+def save_teacher(model: torch.nn.Module, tokenizer: Any, tags: TagVocab, out: Path) -> None:
+    """``save_pretrained`` (safetensors) + tokenizer + ``tags.json`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)  # type: ignore[operator]
+    tokenizer.save_pretrained(out)
+    tags.save(out / "tags.json")
+
+
+def load_trained_teacher(path: Path) -> tuple[torch.nn.Module, Any, TagVocab]:
+    """Load what :func:`save_teacher` wrote (safetensors only, no remote code)."""
+    from transformers import AutoModelForTokenClassification
+
+    if not (path / "tags.json").is_file():
+        raise XdnerError(f"{path}: not a trained teacher directory (tags.json missing)")
+    model = AutoModelForTokenClassification.from_pretrained(path, use_safetensors=True)
+    return model, load_tokenizer(str(path)), TagVocab.load(path / "tags.json")
+
+
+def fingerprint_dir(path: Path) -> str:
+    """SHA-256 over the weight, config and tokenizer files of a saved model directory."""
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.is_file() and file.suffix in (".safetensors", ".json", ".txt", ".model"):
+            digest.update(file.name.encode())
+            with file.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+
+def train_teacher(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    tags: TagVocab,
+    train: Sequence[Sentence],
+    cfg: TeacherConfig,
+    accelerator: Accelerator,
+    seed: int,
+    on_step: Progress | None = None,
+) -> list[float]:
+    """Fine-tune ``model`` jointly on all languages' labeled sentences (cross-entropy on representative pieces).
+
+    Returns:
+        The mean training loss of each epoch (a fractional last epoch counts as one).
+    """
+    from transformers import get_linear_schedule_with_warmup
+
+    windows = encode(tokenizer, train, cfg.max_length, tags)
+    lengths = [len(w.input_ids) for w in windows]
+    steps_per_epoch = len(bucket_batches(lengths, batch_size=cfg.batch_size))
+    total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    decay = [p for n, p in model.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
+    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    model.train()
+    step, losses, epoch = 0, [], 0
+    while step < total:
+        batches = bucket_batches(lengths, batch_size=cfg.batch_size, shuffle=True, seed=seed + epoch)
+        running, count = 0.0, 0
+        for batch_ids in batches[accelerator.process_index :: accelerator.num_processes]:
+            if step >= total:
+                break
+            batch = collate(tokenizer, [windows[i] for i in batch_ids])
+            out = model(
+                input_ids=batch["input_ids"].to(accelerator.device),
+                attention_mask=batch["attention_mask"].to(accelerator.device),
+                labels=batch["labels"].to(accelerator.device),
+            )
+            accelerator.backward(out.loss)
+            accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            running += float(out.loss.detach())
+            count += 1
+            step += 1
+            if on_step:
+                on_step(1)
+        losses.append(running / max(count, 1))
+        logger.info(f"teacher epoch {epoch + 1}: loss {losses[-1]:.4f}")
+        epoch += 1
+    model.eval()
+    return losses
+
+
+def teacher_steps(tokenizer: Any, train: Sequence[Sentence], cfg: TeacherConfig) -> int:
+    """How many optimizer steps :func:`train_teacher` will take (for progress bars)."""
+    windows = encode(tokenizer, train, cfg.max_length)
+    return max(1, math.ceil(math.ceil(len(windows) / cfg.batch_size) * cfg.epochs))
+
+
+# ----------------------------------------------------------------------------------------------- prediction
+
+
+@torch.inference_mode()
+def predict_targets(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    sentences: Sequence[Sentence],
+    cfg: TeacherConfig,
+    device: torch.device | str = "cpu",
+    with_hidden: bool = True,
+    on_batch: Progress | None = None,
+) -> Iterator[tuple[int, TeacherTargets]]:
+    """Run the teacher over sentences and yield ``(sentence_index, targets)`` as each sentence completes.
+
+    Batches are length-sorted under a token budget (``cfg.label_batch_tokens``) to cut padding.
+    Hidden states come from ``hidden_states[cfg.hidden_layer]`` (0 = embeddings, -1 = last layer) as float16.
+    """
+    model.eval()
+    windows = encode(tokenizer, sentences, cfg.max_length)
+    lengths = [len(w.input_ids) for w in windows]
+    batches = bucket_batches(lengths, max_tokens=cfg.label_batch_tokens, batch_size=512)
+    per_sentence: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    remaining = _windows_per_sentence(windows)
+    for batch_ids in batches:
+        group = [windows[i] for i in batch_ids]
+        batch = collate(tokenizer, group)
+        out = model(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+            output_hidden_states=with_hidden,
+        )
+        num_words = max(w.num_words for w in group)
+        word_index, skip = batch["word_index"].to(device), batch["skip"].to(device)
+        # shape: (batch, num_words, num_tags)
+        logits = pool_to_words(out.logits.float(), word_index, num_words, cfg.pooling, skip).cpu().numpy()
+        hidden = None
+        if with_hidden:
+            states = out.hidden_states[cfg.hidden_layer].float()
+            # shape: (batch, num_words, teacher_hidden)
+            hidden = pool_to_words(states, word_index, num_words, cfg.pooling, skip).half().cpu().numpy()
+        for row, w in enumerate(group):
+            k = w.num_words
+            h = hidden[row, :k] if hidden is not None else np.zeros((k, 0), np.float16)
+            per_sentence.setdefault(w.sentence, []).append((w.first_word, logits[row, :k], h))
+            remaining[w.sentence] -= 1
+            if remaining[w.sentence] == 0:
+                yield w.sentence, _assemble(per_sentence.pop(w.sentence))
+        if on_batch:
+            on_batch(len(batch_ids))
+
+
+def _windows_per_sentence(windows: Sequence[Window]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for w in windows:
+        counts[w.sentence] = counts.get(w.sentence, 0) + 1
+    return counts
+
+
+def _assemble(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> TeacherTargets:
+    parts.sort(key=lambda p: p[0])
+    logits = np.concatenate([p[1] for p in parts]).astype(np.float32)
+    hidden = np.concatenate([p[2] for p in parts]).astype(np.float16)
+    return TeacherTargets(logits=logits, hidden=hidden, tags=logits.argmax(-1).astype(np.int64))
