@@ -75,7 +75,9 @@ def representative_mask(word_index: torch.Tensor, skip: torch.Tensor | None = No
     skip = torch.zeros_like(valid) if skip is None else skip & valid
     width = int(word_index.max().item()) + 1 if valid.any() else 1
     # shape: (batch, seq) - flat slot of each piece's word; invalid pieces go to a dump slot
-    slot = torch.where(valid, word_index + torch.arange(batch, device=word_index.device).unsqueeze(1) * width, batch * width)
+    slot = torch.where(
+        valid, word_index + torch.arange(batch, device=word_index.device).unsqueeze(1) * width, batch * width
+    )
     position = torch.arange(seq, device=word_index.device).expand(batch, seq)
     key = position + skip.long() * seq  # prefer non-skipped pieces, then the earliest
     best = torch.full((batch * width + 1,), 2 * seq, dtype=torch.long, device=word_index.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,14 +52,17 @@ class RichProgress(ProgressHook):
         self.bars.start()
 
     def task(self, description: str, total: int) -> Callable[[int], None]:
+        """Add a bar."""
         task_id = self.bars.add_task(description, total=total)
         return lambda n: self.bars.advance(task_id, n)
 
     def note(self, text: str) -> None:
+        """Print a dim status line."""
         if _is_main_process():
             self.bars.console.print(f"[dim]{text}[/dim]")
 
     def close(self) -> None:
+        """Stop the live display."""
         self.bars.stop()
 
 
@@ -199,4 +201,4 @@ def main() -> None:  # pragma: no cover - python -m entry
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -172,7 +172,7 @@ class Distiller:
         device = self.accelerator.device
         batch = make_batch(data.features, lookup, ids).to(device)
         rows = word_rows(data.features, ids)
-        inner = model.module if hasattr(model, "module") else model
+        inner: DistillModel = getattr(model, "module", model)  # type: ignore[arg-type]
         out = inner.student(batch)
         losses: dict[str, torch.Tensor] = {}
         if stage.objective == "hidden":
@@ -213,14 +213,18 @@ class Distiller:
         lengths = data.features.lengths().tolist()
         per_epoch = len(bucket_batches(lengths, batch_size=self.cfg.batch_size))
         total = max(1, math.ceil(per_epoch * stage.epochs))
-        checkpoints = sorted({max(1, round(total * (k + 1) / self.cfg.evals_per_stage)) for k in range(self.cfg.evals_per_stage)})
+        checkpoints = sorted(
+            {max(1, round(total * (k + 1) / self.cfg.evals_per_stage)) for k in range(self.cfg.evals_per_stage)}
+        )
         metric = "dev_hidden_mse" if stage.objective == "hidden" else "dev_macro_f1"
         result = StageResult(stage.name, stage.objective, stage.trainable, total, 0.0, 0.0, metric=metric)
         best_state, best = copy.deepcopy(model.state_dict()), None
         step, epoch, words, running = 0, 0, 0, 0.0
         start = time.perf_counter()
         while step < total:
-            batches = bucket_batches(lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch)
+            batches = bucket_batches(
+                lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch
+            )
             for ids in batches[acc.process_index :: acc.num_processes]:
                 if step >= total:
                     break
@@ -238,7 +242,9 @@ class Distiller:
                 if on_step:
                     on_step(1)
                 if step in checkpoints:
-                    result.train_loss.append((step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0))))
+                    result.train_loss.append(
+                        (step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0)))
+                    )
                     running = 0.0
                     value = self._dev_metric(stage, dev, lookup)
                     result.dev_curve.append((step, value))

@@ -53,6 +53,8 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], mode: st
     """
     if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred, strict=False)):
         raise ValueError("gold and predicted sequences differ in length")
+    if all(t == "O" for seq in (*gold, *pred) for t in seq):
+        return LanguageScores(Scores(0.0, 0.0, 0.0, 0))
     kwargs: dict[str, Any] = {"mode": "strict", "scheme": IOB2} if mode == "strict" else {}
     report = classification_report(
         [list(g) for g in gold], [list(p) for p in pred], output_dict=True, zero_division=0, **kwargs

@@ -19,7 +19,9 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * maskf).sum() / maskf.sum().clamp(min=1)
 
 
-def soft_mse(student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, **_: float) -> torch.Tensor:
+def soft_mse(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, **_: float
+) -> torch.Tensor:
     """Mean squared error between student emissions and teacher logits.
 
     Args:
@@ -38,7 +40,10 @@ def soft_kl(
     temperature: float = 1.0,
     **_: float,
 ) -> torch.Tensor:
-    """``T**2 * KL(softmax(teacher / T) || softmax(student / T))`` averaged over real words; shapes as :func:`soft_mse`."""
+    """``T**2 * KL(softmax(teacher / T) || softmax(student / T))`` averaged over real words.
+
+    Shapes as :func:`soft_mse`; ``temperature`` is T.
+    """
     t = temperature
     teacher = F.log_softmax(teacher_logits / t, dim=-1)
     student = F.log_softmax(student_logits / t, dim=-1)
@@ -59,6 +64,7 @@ def soft_crf_marginals(
         student_marginals: ``(batch, seq, num_tags)`` CRF marginals p(y_t | x).
         teacher_logits: ``(batch, seq, num_tags)``.
         mask: ``(batch, seq)`` bool.
+        temperature: softens the teacher distribution.
     """
     teacher = F.softmax(teacher_logits / temperature, dim=-1)
     ce = -(teacher * student_marginals.clamp(min=1e-8).log()).sum(-1).masked_fill(~mask, 0.0)

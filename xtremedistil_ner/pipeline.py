@@ -45,7 +45,6 @@ from xtremedistil_ner.teacher import (
 )
 
 
-
 @dataclass
 class Teacher:
     """A ready teacher: model, tokenizer, tags, its directory and fingerprint."""
@@ -60,7 +59,8 @@ class Teacher:
     @property
     def hidden_size(self) -> int:
         """Width of the teacher's hidden states."""
-        return int(self.model.config.hidden_size)
+        config: Any = self.model.config
+        return int(config.hidden_size)
 
     def num_parameters(self) -> int:
         """Every parameter of the token classifier."""
@@ -84,7 +84,7 @@ def make_accelerator(cfg: RunConfig) -> Accelerator:
     return Accelerator(cpu=cpu, mixed_precision="no" if cpu else cfg.mixed_precision)
 
 
-def _timed(state: RunState, name: str):  # noqa: ANN202 - tiny context helper
+def _timed(state: RunState, name: str):
     class _Timer:
         def __enter__(self) -> None:
             self.start = time.perf_counter()

@@ -119,16 +119,40 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
     return out
 
 
-HEADER = ["lang", "status", "teacher_p", "teacher_r", "teacher_f1", "student_p", "student_r", "student_f1",
-          "support", "retention"]
+HEADER = [
+    "lang",
+    "status",
+    "teacher_p",
+    "teacher_r",
+    "teacher_f1",
+    "student_p",
+    "student_r",
+    "student_f1",
+    "support",
+    "retention",
+]
 
 
 def to_tsv(report: dict[str, Any]) -> str:
     """Per-language TSV (percentages) plus a macro row."""
     lines = ["\t".join(HEADER)] + ["\t".join(r) for r in rows(report)]
     m = report["macro"]
-    lines.append("\t".join(["macro", "ok", "-", "-", _pct(m["teacher_f1"]), "-", "-", _pct(m["student_f1"]), "-",
-                            _pct(m["retention"])]))
+    lines.append(
+        "\t".join(
+            [
+                "macro",
+                "ok",
+                "-",
+                "-",
+                _pct(m["teacher_f1"]),
+                "-",
+                "-",
+                _pct(m["student_f1"]),
+                "-",
+                _pct(m["retention"]),
+            ]
+        )
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +176,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows(report)]
-    lines += ["", "## Stages (best checkpoint chosen on dev)", "", "| stage | trainable | steps | metric | best | at step | words/s |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Stages (best checkpoint chosen on dev)",
+        "",
+        "| stage | trainable | steps | metric | best | at step | words/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for s in report["stages"]:
         lines.append(
             f"| {s['name']} | {', '.join(s['trainable'])} | {s['steps']} | {s['metric']} | {s['best_metric']:.4f} | "
@@ -179,6 +209,17 @@ def render_table(report: dict[str, Any]) -> Any:
     for r in rows(report):
         table.add_row(*r, style="dim" if r[1] != "ok" else None)
     m = report["macro"]
-    table.add_row("macro", f"{m['languages_scored']} scored", "", "", _pct(m["teacher_f1"]), "", "",
-                  _pct(m["student_f1"]), "", _pct(m["retention"]), style="bold")
+    table.add_row(
+        "macro",
+        f"{m['languages_scored']} scored",
+        "",
+        "",
+        _pct(m["teacher_f1"]),
+        "",
+        "",
+        _pct(m["student_f1"]),
+        "",
+        _pct(m["retention"]),
+        style="bold",
+    )
     return table

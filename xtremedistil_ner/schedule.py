@@ -45,7 +45,7 @@ def build_schedule(
     for declared in stages:
         data = "labeled" if declared.objective == "gold" else "transfer"
         if declared.objective == "hidden":
-            trainable = tuple(n for n in bottom_up if n != "head") + ("projection",)
+            trainable = (*tuple(n for n in bottom_up if n != "head"), "projection")
             out.append(Stage("hidden", "hidden", data, trainable, declared.epochs, declared.lr))
         elif declared.unfreeze == "gradual":
             for depth in range(1, len(bottom_up) + 1):
@@ -53,7 +53,16 @@ def build_schedule(
                 name = f"{declared.objective}/unfreeze:{top[0]}"
                 out.append(Stage(name, declared.objective, data, top, declared.epochs, declared.lr))
         else:
-            out.append(Stage(f"{declared.objective}/all", declared.objective, data, tuple(bottom_up), declared.epochs, declared.lr))
+            out.append(
+                Stage(
+                    f"{declared.objective}/all",
+                    declared.objective,
+                    data,
+                    tuple(bottom_up),
+                    declared.epochs,
+                    declared.lr,
+                )
+            )
     return out
 
 

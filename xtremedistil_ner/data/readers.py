@@ -31,7 +31,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(path, number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
+                raise DataError(
+                    path, number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                ) from None
             yield number, text.rstrip("\r\n")
 
 
@@ -48,11 +50,14 @@ def detect_format(path: Path, lang: str) -> str:
             first.append(line)
     if not first:
         raise DataError(path, None, "empty file")
-    token = first[0].split("\t")[0].split(" ")[0]
+    token = first[0].split("\t")[0].split()[0]
     if token.startswith(f"{lang}:") and len(token) > len(lang) + 1:
         return "prefix"
-    one_per_line = all(len(line.split("\t")[0].split()) == 1 and len(line.split()) >= 2 for line in first)
-    return "conll" if one_per_line and (blank_seen or len(first) > 1) else "tsv"
+    if any("\t" in line and len(line.split("\t")[0].split()) > 1 for line in first):
+        return "tsv"
+    if blank_seen or any("\t" not in line and len(line.split()) >= 2 for line in first):
+        return "conll"
+    return "tsv"
 
 
 def _finish(path: Path, line: int, tokens: list[str], tags: list[str], lang: str, invalid_bio: str) -> Sentence:

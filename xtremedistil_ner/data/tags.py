@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from xtremedistil_ner.errors import XdnerError
 
 DEFAULT_TYPES = ("PER", "ORG", "LOC")
+TAG_PATTERN = re.compile(r"^(O|[BI]-\w+)$")
 
 
 def bio_problem(tags: Sequence[str]) -> str | None:
@@ -18,7 +20,7 @@ def bio_problem(tags: Sequence[str]) -> str | None:
     for i, tag in enumerate(tags):
         if tag.startswith("I-") and prev[2:] != tag[2:]:
             return f"{tag} after {prev} at word {i + 1}"
-        if tag != "O" and not tag.startswith(("B-", "I-")):
+        if not TAG_PATTERN.match(tag):
             return f"tag {tag!r} is not O, B-X or I-X"
         prev = tag
     return None

@@ -24,6 +24,9 @@ class CRF(nn.Module):
         forbidden_starts: tags that may not start a sequence.
     """
 
+    transition_constraint: torch.Tensor
+    start_constraint: torch.Tensor
+
     def __init__(
         self,
         num_tags: int,

@@ -123,9 +123,7 @@ def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int])
 
 def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
     """Flat word indices (into per-word target arrays) of sentences ``indices``, row-major."""
-    return np.concatenate(
-        [np.arange(features.sentence_offsets[i], features.sentence_offsets[i + 1]) for i in indices]
-    )
+    return np.concatenate([np.arange(features.sentence_offsets[i], features.sentence_offsets[i + 1]) for i in indices])
 
 
 def svd_embeddings(teacher_embeddings: torch.Tensor, rows: np.ndarray, dim: int) -> torch.Tensor:

@@ -1,0 +1,89 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from xtremedistil_ner.cli import app
+
+from .conftest import ROOT, need_shared
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["distill"], ["teacher"], ["teacher", "train"], ["teacher", "label"], ["evaluate"], ["languages"]]
+)
+def test_help_for_every_command(args):
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_bad_recipe_is_one_line_error_and_exit_2(tmp_path):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text("[student]\nembeding_dim = 3\n")
+    result = runner.invoke(app, ["distill", "--recipe", str(recipe), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "unknown key(s) embeding_dim" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_language_is_an_error(tmp_path):
+    result = runner.invoke(
+        app, ["distill", "--recipe", str(ROOT / "recipes/smoke.toml"), "--langs", "de,xx", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "unknown language code(s) xx" in result.output
+
+
+def _smoke(out: Path, data: Path | None = None) -> dict:
+    args = ["distill", "--recipe", str(ROOT / "recipes/smoke.toml"), "--out", str(out)]
+    if data is not None:
+        args += ["--data", str(data)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "report.json").read_text())
+
+
+def test_smoke_end_to_end_and_deterministic(tmp_path, monkeypatch):
+    """The whole pipeline on real WikiANN (3 languages x a few sentences, tiny random teacher), twice."""
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    report = _smoke(tmp_path / "a")
+    for name in (
+        "report.json",
+        "report.tsv",
+        "report.md",
+        "config.json",
+        "student/model.safetensors",
+        "teacher/model.safetensors",
+        "cache/manifest.json",
+    ):
+        assert (tmp_path / "a" / name).is_file(), name
+    assert report["languages"]["sv"]["status"] == "no data"
+    for lang in ("de", "hi"):
+        entry = report["languages"][lang]
+        assert entry["status"] == "ok"
+        for who in ("teacher", "student"):
+            for key in ("precision", "recall", "f1"):
+                assert 0.0 <= entry[who][key] <= 1.0
+            assert entry[who]["support"] > 0
+    assert next(s["name"] for s in report["stages"]) == "hidden"
+    again = _smoke(tmp_path / "b")
+    assert [s["dev_curve"] for s in again["stages"]] == [s["dev_curve"] for s in report["stages"]]
+    assert [s["train_loss"] for s in again["stages"]] == [s["train_loss"] for s in report["stages"]]
+    # a rerun in the same directory reuses the teacher and the cache and gives the same scores
+    rerun = _smoke(tmp_path / "a")
+    assert rerun["macro"] == report["macro"]
+
+
+def test_data_flag_points_at_another_folder(tmp_path, tiny_data, monkeypatch):
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    report = _smoke(tmp_path / "run", data)
+    assert report["languages"]["de"]["status"] == "ok"
+    assert report["languages"]["hi"]["sentences"]["test_used"] == 5
+    assert report["languages"]["sv"]["status"] == "no data"

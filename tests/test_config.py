@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from xtremedistil_ner.config import load_recipe
+from xtremedistil_ner.errors import RecipeError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "recipes").glob("*.toml")))
+def test_every_shipped_recipe_loads(name):
+    cfg = load_recipe(ROOT / "recipes" / name)
+    assert cfg.distill.stages
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[data]\nmax_trian_per_lang = 3\n", "unknown key"),
+        ("[student]\nembedding_dim = 'fifty'\n", "expected int"),
+        ("[distill]\nsoft_loss = 'l1'\n", "is not one of"),
+        ("[bogus]\nx = 1\n", "unknown section"),
+        ("[student]\ndropout = 1.5\n", "dropout"),
+        ("[data\n", "not valid TOML"),
+    ],
+)
+def test_bad_recipes_name_the_file_and_problem(tmp_path, text, message):
+    path = tmp_path / "r.toml"
+    path.write_text(text)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_overrides_and_int_to_float(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text("[teacher]\nlr = 1\n[[distill.stages]]\nobjective = 'hard'\nepochs = 2\n")
+    cfg = load_recipe(path, **{"data.langs": "de", "seed": 5, "data.data_dir": None})
+    assert cfg.teacher.lr == 1.0 and cfg.seed == 5 and cfg.data.langs == "de"
+    assert [s.objective for s in cfg.distill.stages] == ["hard"]

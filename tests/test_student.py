@@ -1,0 +1,70 @@
+import numpy as np
+import torch
+
+from xtremedistil_ner.checkpoint import load_student, save_student
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.vocab import StudentVocab, featurize, make_batch, svd_embeddings, word_rows
+
+TAGS = TagVocab.from_types(["PER", "ORG", "LOC"])
+SENTENCES = [
+    Sentence(("Angela", "Merkel", "besuchte", "Paris"), None, "de"),
+    Sentence(("Ok",), None, "en"),
+    Sentence(("Unbelievably", "long", "words", "here", "too"), None, "en"),
+]
+
+
+def test_default_size_is_35x_smaller_than_mbert_base():
+    model = StudentTagger(StudentModelConfig(vocab_size=60000, num_tags=7), TAGS)
+    assert 177_853_440 / model.num_parameters() >= 35
+
+
+def test_featurize_batch_and_forward_shapes(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, SENTENCES)
+    assert feats.lengths().tolist() == [4, 1, 5]
+    vocab = StudentVocab.build(mbert_tokenizer, [feats], max_vocab=10)
+    assert len(vocab) <= 10 and vocab.pieces[0] == "<unk>"
+    lookup = vocab.lookup(mbert_tokenizer)
+    batch = make_batch(feats, lookup, [2, 0, 1])
+    assert batch.mask.sum(1).tolist() == [5, 4, 1]
+    assert len(batch.offsets) == 10 and len(word_rows(feats, [2, 0, 1])) == 10
+    model = StudentTagger(StudentModelConfig(vocab_size=len(vocab), num_tags=7, embedding_dim=8, hidden_size=6), TAGS)
+    out = model(batch)
+    assert out.emissions.shape == (3, 5, 7) and out.hidden.shape == (3, 5, 12)
+    paths = model.decode(batch)
+    assert [len(p) for p in paths] == [5, 4, 1]
+
+
+def test_padding_does_not_change_a_sentence(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, SENTENCES)
+    lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
+    torch.manual_seed(0)
+    model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()
+    alone = model(make_batch(feats, lookup, [1])).emissions[0, :1]
+    padded = model(make_batch(feats, lookup, [2, 1])).emissions[1, :1]
+    assert torch.allclose(alone, padded, atol=1e-6)
+
+
+def test_svd_embeddings_keep_the_top_directions():
+    torch.manual_seed(0)
+    teacher = torch.randn(50, 3) @ torch.randn(3, 16)  # rank 3
+    rows = np.array([-1, *range(20)])
+    emb = svd_embeddings(teacher, rows, 3)
+    assert emb.shape == (21, 3)
+    # distances between rows are preserved up to the global scale (rank-3 data, 3 kept dims)
+    a = torch.cdist(teacher[:20], teacher[:20])
+    b = torch.cdist(emb[1:], emb[1:])
+    ratio = (b / a.clamp(min=1e-6))[a > 1e-3]
+    assert ratio.std() / ratio.mean() < 1e-3
+
+
+def test_checkpoint_round_trip(tmp_path, mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, SENTENCES)
+    vocab = StudentVocab.build(mbert_tokenizer, [feats], 50)
+    model = StudentTagger(StudentModelConfig(vocab_size=len(vocab), num_tags=7, embedding_dim=8, hidden_size=6), TAGS)
+    save_student(tmp_path, model.eval(), TAGS, vocab, mbert_tokenizer)
+    loaded = load_student(tmp_path)
+    batch = make_batch(feats, loaded.lookup, [0, 1, 2])
+    assert loaded.model.decode(batch) == model.decode(make_batch(feats, vocab.lookup(mbert_tokenizer), [0, 1, 2]))
+    assert loaded.tags == TAGS

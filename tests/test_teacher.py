@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from xtremedistil_ner.config import TeacherConfig
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.teacher import IGNORE_INDEX, build_teacher, collate, encode, predict_targets
+
+from .conftest import MBERT, XLMR, need_shared
+
+TAGS = TagVocab.from_types(["PER", "ORG", "LOC"])
+GERMAN = ("Das", "ist", "ein", "sehr", "langer", "Satz", "mit", "vielen", "Wörtern", "und", "Zeichen", ".")
+
+
+def tiny_teacher(path, **kw):
+    need_shared()
+    cfg = TeacherConfig(
+        config=str(path),
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_length=16,
+        **kw,
+    )
+    torch.manual_seed(0)
+    return build_teacher(cfg, TAGS), cfg
+
+
+def test_labels_go_on_the_first_subword_only(mbert_tokenizer):
+    sentence = Sentence(("Unbelievably", "Merkel", "ging"), ("O", "B-PER", "O"), "de")
+    (window,) = encode(mbert_tokenizer, [sentence], 64, TAGS)
+    labelled = [i for i, label in enumerate(window.labels) if label != IGNORE_INDEX]
+    assert len(labelled) == 3
+    for pos, word in zip(labelled, range(3), strict=True):
+        assert window.word_index[pos] == word
+        assert window.word_index[pos - 1] != word  # the first piece of the word
+    assert window.word_index[0] == -1 and window.word_index[-1] == -1  # [CLS], [SEP]
+
+
+def test_long_sentences_are_windowed_not_cut(mbert_tokenizer):
+    tokens = tuple(f"Wort{i}" for i in range(40))
+    windows = encode(mbert_tokenizer, [Sentence(tokens, ("O",) * 40, "de")], 16)
+    assert len(windows) > 1
+    assert all(len(w.input_ids) <= 16 for w in windows)
+    assert sum(w.num_words for w in windows) == 40
+    assert [w.first_word for w in windows] == sorted(w.first_word for w in windows)
+
+
+@pytest.mark.parametrize("which", ["mbert", "xlmr"])
+def test_predict_targets_gives_one_row_per_word(which):
+    (model, tokenizer), cfg = tiny_teacher(MBERT if which == "mbert" else XLMR, hidden_layer=1)
+    sentences = [
+        Sentence(GERMAN * 2, None, "de"),
+        Sentence(("「", "Tokyo", "」"), None, "ja"),
+        Sentence(("x",), None, "en"),
+    ]
+    got = dict(predict_targets(model, tokenizer, sentences, cfg, with_hidden=True))
+    assert sorted(got) == [0, 1, 2]
+    for i, s in enumerate(sentences):
+        assert got[i].logits.shape == (len(s.tokens), len(TAGS))
+        assert got[i].hidden.shape == (len(s.tokens), 32) and got[i].hidden.dtype == np.float16
+        assert got[i].tags.tolist() == got[i].logits.argmax(-1).tolist()
+
+
+def test_xlmr_bare_underscore_is_skipped_for_the_label(xlmr_tokenizer):
+    sentence = Sentence(("「", "Tokyo", "」"), ("O", "B-LOC", "O"), "ja")
+    (window,) = encode(xlmr_tokenizer, [sentence], 32, TAGS)
+    pieces = xlmr_tokenizer.convert_ids_to_tokens([i for i in window.input_ids if i >= 0])
+    batch = collate(xlmr_tokenizer, [window])
+    labelled = (batch["labels"][0] != IGNORE_INDEX).nonzero().flatten().tolist()
+    assert len(labelled) == 3
+    chosen = xlmr_tokenizer.convert_ids_to_tokens(batch["input_ids"][0, labelled].tolist())
+    assert "▁" not in chosen, (pieces, chosen)
