@@ -294,7 +294,8 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
     with _timed(state, "student_distill"):
         stages = distill_student(state, student, tags, teacher, train, gold, dev, lookup)
     with _timed(state, "student_eval"):
-        student_pred = predict_tags(student, featurize(teacher.tokenizer, test), lookup, cfg.eval.batch_size, "cpu")
+        test_features = featurize(teacher.tokenizer, test)
+        student_pred = predict_tags(student, test_features, lookup, cfg.eval.batch_size, state.accelerator.device)
         student_scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
     if state.accelerator.is_main_process:
         save_student(out / "student", student.cpu(), tags, vocab, teacher.tokenizer)
