@@ -21,7 +21,18 @@ Objective = Literal["hidden", "soft", "hard", "gold"]
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the labeled and transfer data come from and how much of it a run uses."""
+    """Where the labeled and transfer data come from and how much of it a run uses.
+
+    Attributes:
+        data_dir: folder with ``<lang>/{train,dev,test}.<ext>`` (relative to the working directory).
+        langs: ``"all"`` (the 41 of ``languages.tsv``) or comma-separated codes.
+        format: ``auto``, ``tsv`` (sentence per line), ``conll`` (columns), ``prefix`` (``lang:token``) or ``hf``
+            (the Hugging Face dataset ``hf_dataset``, needs internet).
+        transfer: ``train``/``dev``/``test`` (that split with labels dropped) or a path template with ``{lang}``
+            to a text file, one sentence a line.
+        max_*_per_lang: take the first N sentences of each split per language (0 = all).
+        invalid_bio: ``repair`` (``I-X`` after ``O`` becomes ``B-X``) or ``error``.
+    """
 
     data_dir: str = "../shared/data/wikiann"
     langs: str = "all"
@@ -42,7 +53,21 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    """The teacher: a pretrained HF token classifier (``model``) or one built from a config (``config``)."""
+    """The teacher: a pretrained HF token classifier (``model``) or one built from a config (``config``).
+
+    Attributes:
+        model: directory or hub name of a pretrained model (empty: build from ``config``, random weights).
+        config: directory holding ``config.json`` (and the tokenizer unless ``tokenizer`` is set).
+        tokenizer: tokenizer directory or hub name (default: ``model`` or ``config``); must be a fast tokenizer.
+        num_hidden_layers, hidden_size, num_attention_heads, intermediate_size: overrides of ``config`` (0 = keep).
+        max_length: pieces per window, special tokens included; longer sentences are windowed, not cut.
+        epochs, lr, warmup (fraction of steps), weight_decay, batch_size: fine-tuning (AdamW, linear decay).
+        hidden_layer: index into ``hidden_states`` for the representation loss (0 = embeddings, -1 = last).
+        pooling: subword -> word reduction for logits and hidden states: ``first``, ``mean`` or ``max``.
+        label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
+        finetune: fine-tune before labeling (false: use ``model`` as it is).
+        trust_remote_code: passed to ``from_pretrained``; off unless you trust the model's code.
+    """
 
     model: str = ""
     config: str = "../shared/assets/tokenizers/bert-base-multilingual-cased"
@@ -72,7 +97,15 @@ class TeacherConfig:
 
 @dataclass(frozen=True)
 class StudentConfig:
-    """The shared student: subword-pooled embeddings -> BiLSTM -> CRF over words."""
+    """The shared student: subword-pooled embeddings -> BiLSTM -> CRF over words.
+
+    Attributes:
+        embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
+        hidden_size: per direction, per BiLSTM layer; ``num_layers`` layers.
+        max_vocab: most frequent teacher pieces of the training data that get an embedding row (others: UNK).
+        freeze_embeddings: never train the embedding table.
+        bio_constraints: forbid ``O -> I-X`` and ``I-X`` at the start in the CRF.
+    """
 
     embedding_dim: int = 50
     hidden_size: int = 200
@@ -92,7 +125,15 @@ class StudentConfig:
 
 @dataclass(frozen=True)
 class StageConfig:
-    """One declared stage; ``unfreeze = "gradual"`` expands into top-down sub-stages."""
+    """One declared stage; ``unfreeze = "gradual"`` expands into top-down sub-stages.
+
+    Attributes:
+        objective: ``hidden`` (representation MSE), ``soft`` (teacher logits), ``hard`` (teacher tags through the
+            CRF) or ``gold`` (gold labels of the train split).
+        epochs: passes over the stage's data (fractions allowed), per sub-stage when gradual.
+        unfreeze: ``all`` or ``gradual`` (head, then + top BiLSTM layer, ..., then + embeddings).
+        lr: learning rate of this stage (0 = ``distill.lr``).
+    """
 
     objective: Objective
     epochs: float = 1.0
@@ -110,10 +151,18 @@ def _default_stages() -> tuple[StageConfig, ...]:
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """What is distilled and how the student trains."""
+    """What is distilled and how the student trains.
+
+    Attributes:
+        stages: the schedule, in order; each stage keeps its best dev checkpoint.
+        soft_loss: ``mse`` (emissions vs teacher logits), ``kl`` (with ``temperature``, scaled by T^2) or ``crf``
+            (cross-entropy of the student's CRF marginals against the teacher's word distributions).
+        batch_size, lr, weight_decay, grad_clip: Adam on the trainable parameters of each stage.
+        evals_per_stage: dev evaluations per stage (the stage's start counts as a candidate too).
+    """
 
     stages: tuple[StageConfig, ...] = field(default_factory=_default_stages)
-    soft_loss: Literal["mse", "kl"] = "mse"
+    soft_loss: Literal["mse", "kl", "crf"] = "mse"
     temperature: float = 1.0
     batch_size: int = 64
     lr: float = 2e-3

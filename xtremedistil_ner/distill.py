@@ -23,7 +23,7 @@ from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import score
-from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
+from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
@@ -192,8 +192,12 @@ class Distiller:
         elif stage.objective == "soft":
             assert data.targets.logits is not None
             target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
-            fn = SOFT_LOSSES[self.cfg.soft_loss]
-            losses["soft"] = fn(out.emissions, target, batch.mask, temperature=self.cfg.temperature)
+            if self.cfg.soft_loss == "crf":  # CRF-aware: the student's posteriors vs the teacher's distributions
+                marginals = inner.student.head.crf.marginals(out.emissions, batch.mask)
+                losses["soft"] = soft_crf_marginals(marginals, target, batch.mask, temperature=self.cfg.temperature)
+            else:
+                fn = SOFT_LOSSES[self.cfg.soft_loss]
+                losses["soft"] = fn(out.emissions, target, batch.mask, temperature=self.cfg.temperature)
         else:
             gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
             losses[stage.objective] = -inner.student.head.crf.log_likelihood(
