@@ -278,6 +278,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         transfer = corpus.split("transfer")
         targets = transfer_targets(state, teacher, transfer)
     with _timed(state, "student_build"):
+        set_seed(cfg.seed)  # the student starts from the same RNG state whether the teacher was trained or reused
         gold_sentences = corpus.split("train")
         student, vocab, lookup = build_student(state, teacher, tags, [transfer, gold_sentences])
         train = TrainSet(featurize(teacher.tokenizer, transfer), targets)
