@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 teacher_app = typer.Typer(no_args_is_help=True, help="Fine-tune the teacher, or label the transfer set with it.")
 app.add_typer(teacher_app, name="teacher")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print and write figures.")
+app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out_console = Console()
 
@@ -178,6 +180,33 @@ def evaluate(
         o = s.overall
         table.add_row(lang, f"{100 * o.precision:.2f}", f"{100 * o.recall:.2f}", f"{100 * o.f1:.2f}", str(o.support))
     out_console.print(table)
+
+
+@bench_app.command("quality")
+def bench_quality(
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs/bench-quality"),
+    seed: SeedOpt = None,
+    only: Annotated[str, typer.Option(help="Comma-separated variant names to run (default: all).")] = "",
+    paper: Annotated[
+        Path | None, typer.Option(help="PAPER_RESULTS.tsv for the paper's columns (default: beside the data).")
+    ] = None,
+) -> None:
+    """Train one teacher, then every ablation variant (gold, hard, hard+soft, staged, staged+gradual, ...).
+
+    Writes OUT/quality.json and OUT/RESULTS.md. Example (about 60 min on 2 cores):
+      xdner bench quality --out runs/bench-quality
+    """
+    from xtremedistil_ner.bench.quality import run_quality
+
+    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    paper = paper or Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv"
+    names = tuple(n for n in only.split(",") if n)
+    results = _run(lambda p: run_quality(cfg, out, only=names, paper=paper, progress=p))
+    out_console.print((out / "RESULTS.md").read_text(encoding="utf-8"))
+    out_console.print(f"written: {out / 'RESULTS.md'}, {out / 'quality.json'} ({len(results['variants'])} variants)")
 
 
 @app.command()

@@ -33,7 +33,7 @@ from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
-from xtremedistil_ner.student.vocab import StudentVocab, featurize, svd_embeddings
+from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings
 from xtremedistil_ner.teacher import (
     build_teacher,
     fingerprint_dir,
@@ -158,14 +158,16 @@ def score_by_language(
 # ----------------------------------------------------------------------------------------------- transfer
 
 
-def transfer_targets(state: RunState, teacher: Teacher, transfer: Sequence[Sentence]) -> WordTargets:
+def transfer_targets(
+    state: RunState, teacher: Teacher, transfer: Sequence[Sentence], cache_dir: Path | None = None
+) -> WordTargets:
     """Label the transfer set with the teacher through the sharded cache (reused or resumed)."""
     t = state.cfg.teacher
     settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
     key = data_fingerprint(transfer) + teacher.fingerprint + settings
     import hashlib
 
-    cache = TransferCache(state.out / "cache", hashlib.sha256(key.encode()).hexdigest())
+    cache = TransferCache(cache_dir or state.out / "cache", hashlib.sha256(key.encode()).hexdigest())
     advance = state.progress.task("teacher: label transfer set", len(transfer))
 
     def label(part: Sequence[Sentence]) -> list[TeacherTargets]:
@@ -195,11 +197,10 @@ def stack_targets(targets: Sequence[TeacherTargets]) -> WordTargets:
 
 
 def build_student(
-    state: RunState, teacher: Teacher, tags: TagVocab, corpora: Sequence[Sequence[Sentence]]
+    state: RunState, teacher: Teacher, tags: TagVocab, features: Sequence[Featurized]
 ) -> tuple[StudentTagger, StudentVocab, np.ndarray]:
-    """Student with a pruned piece vocabulary and SVD-initialised embeddings from the teacher's."""
+    """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings."""
     s = state.cfg.student
-    features = [featurize(teacher.tokenizer, c) for c in corpora if c]
     vocab = StudentVocab.build(teacher.tokenizer, features, s.max_vocab)
     config = StudentModelConfig(
         vocab_size=len(vocab),
@@ -249,18 +250,33 @@ def distill_student(
 # ----------------------------------------------------------------------------------------------- the run
 
 
-def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the whole pipeline into ``out`` and return the report (also written as report.json/.tsv/.md).
+@dataclass
+class TeacherSide:
+    """Everything the students of a run share: data, tags, the teacher, its test scores and its targets."""
 
-    Raises:
-        XdnerError: bad data, recipe or paths.
-    """
-    from xtremedistil_ner.report import build_report, write_reports
+    langs: tuple[str, ...]
+    corpus: Corpus
+    tags: TagVocab
+    teacher: Teacher
+    teacher_scores: dict[str, LanguageScores]
+    teacher_dev: WordTargets
+    targets: WordTargets
 
-    set_seed(cfg.seed)
-    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {"command": sys.argv, **cfg.to_dict()})
+
+@dataclass
+class StudentRun:
+    """One trained student and what it scored on test."""
+
+    student: StudentTagger
+    vocab: StudentVocab
+    lookup: np.ndarray
+    stages: list[StageResult]
+    scores: dict[str, LanguageScores]
+
+
+def teacher_side(state: RunState, cache_dir: Path | None = None) -> TeacherSide:
+    """Data, teacher (trained or reused), teacher test scores, dev targets and the transfer cache."""
+    cfg = state.cfg
     langs = resolve_langs(cfg.data.langs)
     with _timed(state, "data"):
         corpus = load_corpus(cfg.data, langs)
@@ -272,16 +288,21 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         test = corpus.split("test")
         teacher_test = teacher_predict(state, teacher, test, False, "score test")
         teacher_scores = score_by_language(test, [tags.decode(t.tags) for t in teacher_test], cfg.eval.mode)
-        dev_sentences = corpus.split("dev")
-        teacher_dev = stack_targets(teacher_predict(state, teacher, dev_sentences, True, "label dev"))
+        teacher_dev = stack_targets(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
     with _timed(state, "teacher_label"):
-        transfer = corpus.split("transfer")
-        targets = transfer_targets(state, teacher, transfer)
+        targets = transfer_targets(state, teacher, corpus.split("transfer"), cache_dir)
+    return TeacherSide(langs, corpus, tags, teacher, teacher_scores, teacher_dev, targets)
+
+
+def student_side(state: RunState, side: TeacherSide, cfg: RunConfig | None = None) -> StudentRun:
+    """Build, distil and score one student on the shared teacher side (``cfg`` overrides student/distill)."""
+    cfg = cfg or state.cfg
+    corpus, tags, teacher = side.corpus, side.tags, side.teacher
     with _timed(state, "student_build"):
         set_seed(cfg.seed)  # the student starts from the same RNG state whether the teacher was trained or reused
         gold_sentences = corpus.split("train")
-        student, vocab, lookup = build_student(state, teacher, tags, [transfer, gold_sentences])
-        train = TrainSet(featurize(teacher.tokenizer, transfer), targets)
+        dev_sentences = corpus.split("dev")
+        train = TrainSet(featurize(teacher.tokenizer, corpus.split("transfer")), side.targets)
         gold = TrainSet(
             featurize(teacher.tokenizer, gold_sentences),
             WordTargets(tags=np.asarray([i for s in gold_sentences for i in tags.encode(s.tags or ())], np.int64)),
@@ -290,24 +311,51 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
             featurize(teacher.tokenizer, dev_sentences),
             [list(s.tags or ()) for s in dev_sentences],
             [s.lang for s in dev_sentences],
-            teacher_dev,
+            side.teacher_dev,
         )
+        sub_state = dataclasses.replace(state, cfg=cfg)
+        student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features])
     with _timed(state, "student_distill"):
-        stages = distill_student(state, student, tags, teacher, train, gold, dev, lookup)
+        stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup)
     with _timed(state, "student_eval"):
+        test = corpus.split("test")
         test_features = featurize(teacher.tokenizer, test)
         student_pred = predict_tags(student, test_features, lookup, cfg.eval.batch_size, state.accelerator.device)
-        student_scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
+        scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
+    return StudentRun(student, vocab, lookup, stages, scores)
+
+
+def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
+    """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
+    set_seed(cfg.seed)
+    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+    out.mkdir(parents=True, exist_ok=True)
     if state.accelerator.is_main_process:
-        save_student(out / "student", student.cpu(), tags, vocab, teacher.tokenizer)
+        write_json(out / "config.json", {"command": sys.argv, **cfg.to_dict()})
+    return state
+
+
+def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole pipeline into ``out`` and return the report (also written as report.json/.tsv/.md).
+
+    Raises:
+        XdnerError: bad data, recipe or paths.
+    """
+    from xtremedistil_ner.report import build_report, write_reports
+
+    state = start_run(cfg, out, progress)
+    side = teacher_side(state)
+    run = student_side(state, side)
+    if state.accelerator.is_main_process:
+        save_student(out / "student", run.student.cpu(), side.tags, run.vocab, side.teacher.tokenizer)
     report = build_report(
         cfg,
-        langs,
-        corpus,
-        teacher_scores,
-        student_scores,
-        params={"teacher": teacher.num_parameters(), "student": student.num_parameters()},
-        stages=[dataclasses.asdict(s) for s in stages],
+        side.langs,
+        side.corpus,
+        side.teacher_scores,
+        run.scores,
+        params={"teacher": side.teacher.num_parameters(), "student": run.student.num_parameters()},
+        stages=[dataclasses.asdict(s) for s in run.stages],
         timings=state.timings,
     )
     if state.accelerator.is_main_process:

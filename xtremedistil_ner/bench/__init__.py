@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print and write figures (never timed tests)."""
