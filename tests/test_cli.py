@@ -87,3 +87,27 @@ def test_data_flag_points_at_another_folder(tmp_path, tiny_data, monkeypatch):
     assert report["languages"]["de"]["status"] == "ok"
     assert report["languages"]["hi"]["sentences"]["test_used"] == 5
     assert report["languages"]["sv"]["status"] == "no data"
+
+
+def test_xlmr_teacher_with_an_mbert_student_tokenizer(tmp_path, monkeypatch):
+    """Teacher and student with different tokenizers meet at words (XLM-R SentencePiece -> mBERT WordPiece)."""
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "recipes/smoke.toml").read_text()
+    text = text.replace(
+        'config = "../shared/assets/tokenizers/bert-base-multilingual-cased"',
+        'config = "../shared/assets/tokenizers/xlm-roberta-base"',
+    )
+    text = text.replace(
+        "[student]\n", '[student]\ntokenizer = "../shared/assets/tokenizers/bert-base-multilingual-cased"\n'
+    )
+    recipe = tmp_path / "mixed.toml"
+    recipe.write_text(text)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["distill", "--recipe", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["languages"]["de"]["status"] == "ok"
+    student_tok = json.loads((out / "student" / "tokenizer" / "tokenizer.json").read_text())
+    assert student_tok["model"]["type"] == "WordPiece"
+    assert json.loads((out / "teacher" / "config.json").read_text())["model_type"] == "xlm-roberta"

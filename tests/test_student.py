@@ -49,8 +49,9 @@ def test_padding_does_not_change_a_sentence(mbert_tokenizer):
 def test_svd_embeddings_keep_the_top_directions():
     torch.manual_seed(0)
     teacher = torch.randn(50, 3) @ torch.randn(3, 16)  # rank 3
-    rows = np.array([-1, *range(20)])
-    emb = svd_embeddings(teacher, rows, 3)
+    vectors = torch.cat([torch.zeros(1, 16), teacher[:20]])
+    have = np.array([False] + [True] * 20)
+    emb = svd_embeddings(vectors, have, 3)
     assert emb.shape == (21, 3)
     # distances between rows are preserved up to the global scale (rank-3 data, 3 kept dims)
     a = torch.cdist(teacher[:20], teacher[:20])
@@ -68,3 +69,18 @@ def test_checkpoint_round_trip(tmp_path, mbert_tokenizer):
     batch = make_batch(feats, loaded.lookup, [0, 1, 2])
     assert loaded.model.decode(batch) == model.decode(make_batch(feats, vocab.lookup(mbert_tokenizer), [0, 1, 2]))
     assert loaded.tags == TAGS
+
+
+def test_teacher_vectors_across_tokenizers(mbert_tokenizer, xlmr_tokenizer):
+    from xtremedistil_ner.student.vocab import teacher_vectors
+
+    weight = torch.randn(len(xlmr_tokenizer), 4)
+    pieces = ("<unk>", "Berlin", "##ing", "zzzqqq")
+    vectors, have = teacher_vectors(pieces, mbert_tokenizer, xlmr_tokenizer, weight)
+    assert have.tolist()[0] is False and have[1] and have[2]
+    ids = xlmr_tokenizer("ing", add_special_tokens=False)["input_ids"]
+    assert torch.allclose(vectors[2], weight[ids].mean(0))
+    table = torch.randn(200000, 4)
+    same, have_same = teacher_vectors(("<unk>", "Berlin"), mbert_tokenizer, mbert_tokenizer, table)
+    assert have_same.tolist() == [False, True]
+    assert torch.equal(same[1], table[mbert_tokenizer.convert_tokens_to_ids("Berlin")])

@@ -209,6 +209,30 @@ def bench_quality(
     out_console.print(f"written: {out / 'RESULTS.md'}, {out / 'quality.json'} ({len(results['variants'])} variants)")
 
 
+@bench_app.command("lowres")
+def bench_lowres(
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Recipe TOML.", dir_okay=False)] = Path(
+        "recipes/lowres-en-minilm.toml"
+    ),
+    out: OutOpt = Path("runs/bench-lowres"),
+    sizes: Annotated[str, typer.Option(help="Gold sizes, comma-separated.")] = "100,1000",
+    lang: Annotated[str, typer.Option(help="Language code.")] = "en",
+    transfer: Annotated[int, typer.Option(help="Unlabeled train sentences after the gold ones.")] = 10000,
+    seed: SeedOpt = None,
+) -> None:
+    """Low-resource: a real pretrained teacher (MiniLM-L6) on N gold sentences vs its student vs gold alone.
+
+    Example (about 15 min on 2 cores):
+      xdner bench lowres --out runs/bench-lowres
+    """
+    from xtremedistil_ner.bench.lowres import run_lowres
+
+    cfg = _run(lambda p: _load(recipe, None, None, seed))
+    gold_sizes = tuple(int(n) for n in sizes.split(",") if n)
+    _run(lambda p: run_lowres(cfg, out, gold_sizes, lang, transfer, p))
+    out_console.print((out / "LOWRES.md").read_text(encoding="utf-8"))
+
+
 @app.command()
 def languages() -> None:
     """List the 41 languages of languages.tsv."""

@@ -102,7 +102,10 @@ class StudentConfig:
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
         hidden_size: per direction, per BiLSTM layer; ``num_layers`` layers.
-        max_vocab: most frequent teacher pieces of the training data that get an embedding row (others: UNK).
+        max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
+        tokenizer: the student's own fast tokenizer (directory or hub name); empty: the teacher's. With another
+            tokenizer, teacher and student meet at words, and each student piece's SVD init pools the teacher
+            rows of its text.
         freeze_embeddings: never train the embedding table.
         bio_constraints: forbid ``O -> I-X`` and ``I-X`` at the start in the CRF.
     """
@@ -112,6 +115,7 @@ class StudentConfig:
     num_layers: int = 2
     dropout: float = 0.2
     max_vocab: int = 60000
+    tokenizer: str = ""
     svd_init: bool = True
     freeze_embeddings: bool = False
     bio_constraints: bool = True

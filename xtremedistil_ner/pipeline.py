@@ -33,7 +33,7 @@ from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
-from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings
+from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings, teacher_vectors
 from xtremedistil_ner.teacher import (
     build_teacher,
     fingerprint_dir,
@@ -196,12 +196,21 @@ def stack_targets(targets: Sequence[TeacherTargets]) -> WordTargets:
 # ----------------------------------------------------------------------------------------------- student
 
 
+def student_tokenizer(cfg: RunConfig, teacher: Teacher) -> Any:
+    """The student's tokenizer: ``student.tokenizer`` when set, else the teacher's."""
+    if not cfg.student.tokenizer:
+        return teacher.tokenizer
+    from xtremedistil_ner.teacher import load_tokenizer
+
+    return load_tokenizer(cfg.student.tokenizer)
+
+
 def build_student(
-    state: RunState, teacher: Teacher, tags: TagVocab, features: Sequence[Featurized]
+    state: RunState, teacher: Teacher, tags: TagVocab, features: Sequence[Featurized], tokenizer: Any
 ) -> tuple[StudentTagger, StudentVocab, np.ndarray]:
     """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings."""
     s = state.cfg.student
-    vocab = StudentVocab.build(teacher.tokenizer, features, s.max_vocab)
+    vocab = StudentVocab.build(tokenizer, features, s.max_vocab)
     config = StudentModelConfig(
         vocab_size=len(vocab),
         num_tags=len(tags),
@@ -213,11 +222,11 @@ def build_student(
     )
     student = StudentTagger(config, tags)
     if s.svd_init:
-        rows = np.asarray([-1, *teacher.tokenizer.convert_tokens_to_ids(list(vocab.pieces[1:]))], np.int64)
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
+        vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
         with torch.no_grad():
-            student.embedding.weight.copy_(svd_embeddings(weight.cpu(), rows, s.embedding_dim))
-    return student, vocab, vocab.lookup(teacher.tokenizer)
+            student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim))
+    return student, vocab, vocab.lookup(tokenizer)
 
 
 def distill_student(
@@ -272,14 +281,15 @@ class StudentRun:
     lookup: np.ndarray
     stages: list[StageResult]
     scores: dict[str, LanguageScores]
+    tokenizer: Any
 
 
-def teacher_side(state: RunState, cache_dir: Path | None = None) -> TeacherSide:
-    """Data, teacher (trained or reused), teacher test scores, dev targets and the transfer cache."""
+def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus | None = None) -> TeacherSide:
+    """Data (read, unless ``corpus`` is given), teacher (trained or reused), its test scores, dev targets, cache."""
     cfg = state.cfg
     langs = resolve_langs(cfg.data.langs)
     with _timed(state, "data"):
-        corpus = load_corpus(cfg.data, langs)
+        corpus = corpus or load_corpus(cfg.data, langs)
         tags = all_tags(corpus)
     with _timed(state, "teacher_train"):
         teacher = ensure_teacher(state, corpus, tags)
@@ -302,27 +312,28 @@ def student_side(state: RunState, side: TeacherSide, cfg: RunConfig | None = Non
         set_seed(cfg.seed)  # the student starts from the same RNG state whether the teacher was trained or reused
         gold_sentences = corpus.split("train")
         dev_sentences = corpus.split("dev")
-        train = TrainSet(featurize(teacher.tokenizer, corpus.split("transfer")), side.targets)
+        tokenizer = student_tokenizer(cfg, teacher)
+        train = TrainSet(featurize(tokenizer, corpus.split("transfer")), side.targets)
         gold = TrainSet(
-            featurize(teacher.tokenizer, gold_sentences),
+            featurize(tokenizer, gold_sentences),
             WordTargets(tags=np.asarray([i for s in gold_sentences for i in tags.encode(s.tags or ())], np.int64)),
         )
         dev = DevSet(
-            featurize(teacher.tokenizer, dev_sentences),
+            featurize(tokenizer, dev_sentences),
             [list(s.tags or ()) for s in dev_sentences],
             [s.lang for s in dev_sentences],
             side.teacher_dev,
         )
         sub_state = dataclasses.replace(state, cfg=cfg)
-        student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features])
+        student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features], tokenizer)
     with _timed(state, "student_distill"):
         stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup)
     with _timed(state, "student_eval"):
         test = corpus.split("test")
-        test_features = featurize(teacher.tokenizer, test)
+        test_features = featurize(tokenizer, test)
         student_pred = predict_tags(student, test_features, lookup, cfg.eval.batch_size, state.accelerator.device)
         scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
-    return StudentRun(student, vocab, lookup, stages, scores)
+    return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
 
 
 def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
@@ -347,7 +358,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
     side = teacher_side(state)
     run = student_side(state, side)
     if state.accelerator.is_main_process:
-        save_student(out / "student", run.student.cpu(), side.tags, run.vocab, side.teacher.tokenizer)
+        save_student(out / "student", run.student.cpu(), side.tags, run.vocab, run.tokenizer)
     report = build_report(
         cfg,
         side.langs,

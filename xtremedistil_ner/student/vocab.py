@@ -126,27 +126,67 @@ def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.arange(features.sentence_offsets[i], features.sentence_offsets[i + 1]) for i in indices])
 
 
-def svd_embeddings(teacher_embeddings: torch.Tensor, rows: np.ndarray, dim: int) -> torch.Tensor:
-    """Truncated-SVD compression of teacher embedding rows.
+PIECE_MARKERS = ("##", "▁", "Ġ")
+
+
+def teacher_vectors(
+    pieces: Sequence[str], student_tokenizer: Any, teacher_tokenizer: Any, teacher_embeddings: torch.Tensor
+) -> tuple[torch.Tensor, np.ndarray]:
+    """A teacher input vector for each student piece (row 0, UNK, gets none).
+
+    With the same tokenizer this is the piece's own teacher row. With different tokenizers the piece's text
+    (without ``##``/``▁`` markers) is split by the teacher tokenizer and its teacher rows are averaged.
+
+    Returns:
+        ``(len(pieces), teacher_hidden)`` vectors and a ``(len(pieces),)`` bool array of rows that have one.
+    """
+    matrix = teacher_embeddings.detach().float().cpu()
+    out = torch.zeros(len(pieces), matrix.size(1))
+    have = np.zeros(len(pieces), bool)
+    if student_tokenizer is teacher_tokenizer:
+        ids = np.asarray(teacher_tokenizer.convert_tokens_to_ids(list(pieces[1:])), np.int64)
+        out[1:] = matrix[torch.from_numpy(ids)]
+        have[1:] = True
+        return out, have
+    texts = []
+    for piece in pieces[1:]:
+        for marker in PIECE_MARKERS:
+            if piece.startswith(marker) and len(piece) > len(marker):
+                piece = piece[len(marker) :]
+                break
+        texts.append(piece)
+    encoded = teacher_tokenizer(texts, add_special_tokens=False)["input_ids"]
+    unk = teacher_tokenizer.unk_token_id
+    for row, piece_ids in enumerate(encoded, start=1):
+        known = [i for i in piece_ids if i != unk and i < matrix.size(0)]
+        if known:
+            out[row] = matrix[known].mean(0)
+            have[row] = True
+    return out, have
+
+
+def svd_embeddings(vectors: torch.Tensor, have: np.ndarray, dim: int) -> torch.Tensor:
+    """Truncated-SVD compression of teacher vectors to the student's embedding size.
 
     Args:
-        teacher_embeddings: ``(teacher_vocab, teacher_hidden)`` input embedding matrix.
-        rows: ``(student_vocab,)`` teacher row of each student piece (-1: no row, gets a small random vector).
+        vectors: ``(student_vocab, teacher_hidden)`` teacher vector of each student piece.
+        have: ``(student_vocab,)`` bool, rows that have a teacher vector (others get small random vectors).
         dim: student embedding size.
 
     Returns:
-        ``(student_vocab, dim)``: rows projected on the top ``dim`` right singular vectors, scaled to unit std.
+        ``(student_vocab, dim)``: centered rows projected on the top ``dim`` right singular vectors, unit std.
     """
-    matrix = teacher_embeddings.detach().float()
-    have = torch.from_numpy(rows >= 0)
-    selected = matrix[torch.from_numpy(np.where(rows >= 0, rows, 0))]
-    centered = selected[have] - selected[have].mean(0)
-    # shape: (n, k) (k, k) (k, teacher_hidden); economy SVD, k = min(n, teacher_hidden)
-    _, _, vh = torch.linalg.svd(centered, full_matrices=False)
+    mask = torch.from_numpy(have)
+    out = torch.randn(len(have), dim) * 0.01
+    if int(mask.sum()) < 2:
+        return out
+    mean = vectors[mask].mean(0)
+    # shape: (k, teacher_hidden), economy SVD of the centered rows, k = min(n, teacher_hidden)
+    _, _, vh = torch.linalg.svd(vectors[mask] - mean, full_matrices=False)
     k = min(dim, vh.size(0))
-    # shape: (student_vocab, k)
-    projected = (selected - selected[have].mean(0)) @ vh[:k].T
-    out = torch.randn(len(rows), dim) * 0.01
-    out[:, :k] = projected / projected[have].std().clamp(min=1e-6)
-    out[~have] = torch.randn(int((~have).sum()), dim) * 0.01
+    # shape: (n, k)
+    projected = (vectors[mask] - mean) @ vh[:k].T
+    block = out[mask]
+    block[:, :k] = projected / projected.std().clamp(min=1e-6)
+    out[mask] = block
     return out
