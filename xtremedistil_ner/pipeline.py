@@ -40,7 +40,6 @@ from xtremedistil_ner.teacher import (
     load_trained_teacher,
     predict_targets,
     save_teacher,
-    teacher_steps,
     train_teacher,
 )
 
@@ -120,8 +119,16 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
     model, tokenizer = build_teacher(cfg, tags)
     if cfg.finetune:
         train = corpus.split("train")
-        advance = state.progress.task("teacher: fine-tune", teacher_steps(tokenizer, train, cfg))
-        train_teacher(model, tokenizer, tags, train, cfg, state.accelerator, state.cfg.seed, advance)
+        train_teacher(
+            model,
+            tokenizer,
+            tags,
+            train,
+            cfg,
+            state.accelerator,
+            state.cfg.seed,
+            lambda total: state.progress.task("teacher: fine-tune", total),
+        )
         model = state.accelerator.unwrap_model(model)
     if state.accelerator.is_main_process:
         save_teacher(model, tokenizer, tags, path)
@@ -375,9 +382,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
 
 
 def _prepare(cfg: RunConfig, out: Path, progress: Progress | None, need_transfer: bool) -> tuple:
-    set_seed(cfg.seed)
-    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
-    out.mkdir(parents=True, exist_ok=True)
+    state = start_run(cfg, out, progress)
     corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=need_transfer)
     return state, corpus, all_tags(corpus)
 

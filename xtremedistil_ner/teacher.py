@@ -271,9 +271,12 @@ def train_teacher(
     cfg: TeacherConfig,
     accelerator: Accelerator,
     seed: int,
-    on_step: Progress | None = None,
+    start_task: Callable[[int], Progress] | None = None,
 ) -> list[float]:
     """Fine-tune ``model`` jointly on all languages' labeled sentences (cross-entropy on representative pieces).
+
+    ``start_task(total_steps)`` (e.g. a progress bar factory) is called once the step count is known and returns
+    the per-step callback.
 
     Returns:
         The mean training loss of each epoch (a fractional last epoch counts as one).
@@ -284,6 +287,7 @@ def train_teacher(
     lengths = [len(w.input_ids) for w in windows]
     steps_per_epoch = len(bucket_batches(lengths, batch_size=cfg.batch_size))
     total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    on_step = start_task(total) if start_task else None
     decay = [p for n, p in model.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
     no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -322,12 +326,6 @@ def train_teacher(
         epoch += 1
     model.eval()
     return losses
-
-
-def teacher_steps(tokenizer: Any, train: Sequence[Sentence], cfg: TeacherConfig) -> int:
-    """How many optimizer steps :func:`train_teacher` will take (for progress bars)."""
-    windows = encode(tokenizer, train, cfg.max_length)
-    return max(1, math.ceil(math.ceil(len(windows) / cfg.batch_size) * cfg.epochs))
 
 
 # ----------------------------------------------------------------------------------------------- prediction
