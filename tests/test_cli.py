@@ -89,8 +89,15 @@ def test_data_flag_points_at_another_folder(tmp_path, tiny_data, monkeypatch):
     assert report["languages"]["sv"]["status"] == "no data"
 
 
-def test_xlmr_teacher_with_an_mbert_student_tokenizer(tmp_path, monkeypatch):
-    """Teacher and student with different tokenizers meet at words (XLM-R SentencePiece -> mBERT WordPiece)."""
+@pytest.mark.parametrize(
+    ("student_tokenizer", "model_type"),
+    [
+        ("../shared/assets/tokenizers/bert-base-multilingual-cased", "WordPiece"),
+        ("../shared/assets/tokenizers/blingfire-laser-unigram-spm/laser_50k.model", "Unigram"),
+    ],
+)
+def test_xlmr_teacher_with_a_student_tokenizer_of_its_own(tmp_path, monkeypatch, student_tokenizer, model_type):
+    """Teacher and student with different tokenizers meet at words (XLM-R -> mBERT WordPiece / LASER unigram)."""
     need_shared()
     monkeypatch.chdir(ROOT)
     text = (ROOT / "recipes/smoke.toml").read_text()
@@ -98,9 +105,7 @@ def test_xlmr_teacher_with_an_mbert_student_tokenizer(tmp_path, monkeypatch):
         'config = "../shared/assets/tokenizers/bert-base-multilingual-cased"',
         'config = "../shared/assets/tokenizers/xlm-roberta-base"',
     )
-    text = text.replace(
-        "[student]\n", '[student]\ntokenizer = "../shared/assets/tokenizers/bert-base-multilingual-cased"\n'
-    )
+    text = text.replace("[student]\n", f'[student]\ntokenizer = "{student_tokenizer}"\n')
     recipe = tmp_path / "mixed.toml"
     recipe.write_text(text)
     out = tmp_path / "run"
@@ -108,6 +113,20 @@ def test_xlmr_teacher_with_an_mbert_student_tokenizer(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["languages"]["de"]["status"] == "ok"
+    assert 0 <= report["languages"]["de"]["student"]["f1"] <= 1
     student_tok = json.loads((out / "student" / "tokenizer" / "tokenizer.json").read_text())
-    assert student_tok["model"]["type"] == "WordPiece"
+    assert student_tok["model"]["type"] == model_type
     assert json.loads((out / "teacher" / "config.json").read_text())["model_type"] == "xlm-roberta"
+    result = runner.invoke(app, ["evaluate", str(out / "student"), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+
+
+def test_bench_quality_rejects_an_unknown_variant_before_training(tmp_path, monkeypatch):
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "bench"
+    args = ["bench", "quality", "--recipe", "recipes/smoke.toml", "--only", "staged,tok=nope", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "unknown variant(s) tok=nope" in result.output and "tok=laser50k" in result.output
+    assert not (out / "teacher").exists()

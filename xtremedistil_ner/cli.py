@@ -189,22 +189,33 @@ def bench_quality(
     data: DataOpt = None,
     out: OutOpt = Path("runs/bench-quality"),
     seed: SeedOpt = None,
-    only: Annotated[str, typer.Option(help="Comma-separated variant names to run (default: all).")] = "",
+    only: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated variant names (default: the ablation). Also: tok=mbert, tok=xlmr, tok=laser50k "
+            "(staged+gradual with a student tokenizer of its own)."
+        ),
+    ] = "",
+    assets: Annotated[Path, typer.Option(help="Folder with the tokenizers the tok=... variants use.")] = Path(
+        "../shared/assets/tokenizers"
+    ),
     paper: Annotated[
         Path | None, typer.Option(help="PAPER_RESULTS.tsv for the paper's columns (default: beside the data).")
     ] = None,
 ) -> None:
     """Train one teacher, then every ablation variant (gold, hard, hard+soft, staged, staged+gradual, ...).
 
-    Writes OUT/quality.json and OUT/RESULTS.md. Example (about 60 min on 2 cores):
+    Writes OUT/quality.json and OUT/RESULTS.md. Examples (about 80 and 45 min on 2 cores):
       xdner bench quality --out runs/bench-quality
+      xdner bench quality --recipe recipes/cpu-xlmr.toml --only staged+gradual,tok=mbert,tok=laser50k \
+          --out runs/bench-xlmr
     """
     from xtremedistil_ner.bench.quality import run_quality
 
     cfg = _run(lambda p: _load(recipe, langs, data, seed))
     paper = paper or Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv"
     names = tuple(n for n in only.split(",") if n)
-    results = _run(lambda p: run_quality(cfg, out, only=names, paper=paper, progress=p))
+    results = _run(lambda p: run_quality(cfg, out, only=names, paper=paper, progress=p, assets=assets))
     out_console.print((out / "RESULTS.md").read_text(encoding="utf-8"))
     out_console.print(f"written: {out / 'RESULTS.md'}, {out / 'quality.json'} ({len(results['variants'])} variants)")
 

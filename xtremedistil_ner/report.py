@@ -156,6 +156,17 @@ def to_tsv(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def choice_reason(stage: dict[str, Any]) -> str:
+    """Why a stage kept the checkpoint it kept, from its dev curve (``[(step, value), ...]``, step 0 = start)."""
+    curve = stage.get("dev_curve") or []
+    lower = stage["metric"] == "dev_hidden_mse"
+    word = "lowest" if lower else "highest"
+    points = ", ".join(f"{value:.4f}@{step}" for step, value in curve)
+    if stage["best_step"] == 0 and any(step == 0 for step, _ in curve):
+        return f"no dev point beat the stage's start ({points}): the stage changed nothing"
+    return f"{word} {stage['metric']} of {len(curve)} dev points ({points})"
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """A Markdown summary: settings, macro scores, parameters, per-language table, stages, timings."""
     m, p = report["macro"], report["params"]
@@ -180,13 +191,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         "## Stages (best checkpoint chosen on dev)",
         "",
-        "| stage | trainable | steps | metric | best | at step | words/s |",
-        "|---|---|---|---|---|---|---|",
+        "| stage | trainable | steps | metric | best | at step | words/s | why this checkpoint |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in report["stages"]:
         lines.append(
             f"| {s['name']} | {', '.join(s['trainable'])} | {s['steps']} | {s['metric']} | {s['best_metric']:.4f} | "
-            f"{s['best_step']} | {s['words_per_second']:,.0f} |"
+            f"{s['best_step']} | {s['words_per_second']:,.0f} | {choice_reason(s)} |"
         )
     lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report["timings_seconds"].items()]
     return "\n".join(lines) + "\n"

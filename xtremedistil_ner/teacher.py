@@ -181,9 +181,13 @@ def collate(tokenizer: Any, windows: Sequence[Window]) -> dict[str, torch.Tensor
 
 
 def load_tokenizer(name: str, trust_remote_code: bool = False) -> Any:
-    """A fast tokenizer from a directory or hub name."""
+    """A fast tokenizer from a directory, a hub name or a SentencePiece unigram ``*.model`` file."""
     from transformers import AutoTokenizer
 
+    from xtremedistil_ner.spm import fast_tokenizer_from_spm, is_spm_model
+
+    if is_spm_model(name):
+        return fast_tokenizer_from_spm(name)
     try:
         return AutoTokenizer.from_pretrained(name, use_fast=True, trust_remote_code=trust_remote_code)
     except OSError as exc:

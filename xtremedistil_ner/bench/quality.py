@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.config import DistillConfig, RunConfig, StageConfig
+from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.pipeline import TeacherSide, start_run, student_side, teacher_side, transfer_targets
 from xtremedistil_ner.progress import Progress
@@ -30,6 +31,7 @@ class Variant:
     temperature: float = 1.0
     pooling: str = ""
     hidden_layer: int | None = None
+    student_tokenizer: str = ""
 
 
 def ablation(total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Variant]:
@@ -68,6 +70,26 @@ def ablation(total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Vari
     ]
 
 
+def tokenizer_variants(assets: Path, total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Variant]:
+    """staged+gradual with a student tokenizer of its own (run on request: ``--only tok=mbert,...``).
+
+    Args:
+        assets: the folder holding the tokenizers (``../shared/assets/tokenizers``).
+        total_epochs: passes over the transfer set, as in :func:`ablation`.
+        hidden_epochs: of which the representation stage takes this many.
+    """
+    stages = next(v.stages for v in ablation(total_epochs, hidden_epochs) if v.name == "staged+gradual")
+    choices = {
+        "mbert": ("mBERT cased WordPiece", assets / "bert-base-multilingual-cased"),
+        "xlmr": ("XLM-R SentencePiece", assets / "xlm-roberta-base"),
+        "laser50k": ("LASER unigram SentencePiece, 50k", assets / "blingfire-laser-unigram-spm" / "laser_50k.model"),
+    }
+    return [
+        Variant(f"tok={key}", f"staged+gradual, student tokenizer: {what}", stages, student_tokenizer=str(path))
+        for key, (what, path) in choices.items()
+    ]
+
+
 def _variant_config(base: RunConfig, v: Variant) -> RunConfig:
     distill: DistillConfig = dataclasses.replace(
         base.distill,
@@ -80,7 +102,10 @@ def _variant_config(base: RunConfig, v: Variant) -> RunConfig:
         teacher = dataclasses.replace(teacher, pooling=v.pooling)  # type: ignore[arg-type]
     if v.hidden_layer is not None:
         teacher = dataclasses.replace(teacher, hidden_layer=v.hidden_layer)
-    return dataclasses.replace(base, distill=distill, teacher=teacher)
+    student = base.student
+    if v.student_tokenizer:
+        student = dataclasses.replace(student, tokenizer=v.student_tokenizer)
+    return dataclasses.replace(base, distill=distill, teacher=teacher, student=student)
 
 
 def read_paper(path: Path) -> dict[str, dict[str, float]]:
@@ -101,12 +126,30 @@ def run_quality(
     only: tuple[str, ...] = (),
     paper: Path | None = None,
     progress: Progress | None = None,
+    assets: Path = Path("../shared/assets/tokenizers"),
 ) -> dict[str, Any]:
-    """Train the teacher once, then every variant; write ``quality.json`` and ``RESULTS.md`` into ``out``."""
-    variants = [v for v in (variants or ablation()) if not only or v.name in only]
+    """Train the teacher once, then every variant; write ``quality.json`` and ``RESULTS.md`` into ``out``.
+
+    ``only`` picks variants by name from ``variants`` (default: the ablation plus the tokenizer variants, which
+    run only when named); without ``only`` the ablation runs.
+
+    Raises:
+        XdnerError: a name in ``only`` is not a variant.
+    """
+    if variants is None:
+        variants = ablation() + (tokenizer_variants(assets) if only else [])
+    unknown = sorted(set(only) - {v.name for v in variants})
+    if unknown:
+        raise XdnerError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(v.name for v in variants)}")
+    variants = [v for v in variants if not only or v.name in only]
     state = start_run(cfg, out, progress)
     side = teacher_side(state)
-    results: dict[str, Any] = {"teacher": _scores(side.teacher_scores), "variants": {}, "timings": dict(state.timings)}
+    results: dict[str, Any] = {
+        "teacher": _scores(side.teacher_scores),
+        "teacher_type": str(getattr(side.teacher.model.config, "model_type", "")),
+        "variants": {},
+        "timings": dict(state.timings),
+    }
     for v in variants:
         vcfg = _variant_config(cfg, v)
         start = time.perf_counter()
@@ -154,7 +197,8 @@ def to_markdown(results: dict[str, Any], cfg: RunConfig) -> str:
     lines = [
         "| variant | what | student macro F1 | retention | time (s) |",
         "|---|---|---|---|---|",
-        f"| teacher | {cfg.teacher.num_hidden_layers or 'pretrained'}-layer teacher, {p.get('teacher', 0):,} params "
+        f"| teacher | {cfg.teacher.num_hidden_layers or 'pretrained'}-layer {results.get('teacher_type', '')} "
+        f"teacher, {p.get('teacher', 0):,} params "
         f"| {100 * t_macro:.2f} | 100.0 | |",
     ]
     for name, v in results["variants"].items():

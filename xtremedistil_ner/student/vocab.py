@@ -134,8 +134,9 @@ def teacher_vectors(
 ) -> tuple[torch.Tensor, np.ndarray]:
     """A teacher input vector for each student piece (row 0, UNK, gets none).
 
-    With the same tokenizer this is the piece's own teacher row. With different tokenizers the piece's text
-    (without ``##``/``▁`` markers) is split by the teacher tokenizer and its teacher rows are averaged.
+    With the same tokenizer (or one with the same vocabulary) this is the piece's own teacher row. With different
+    tokenizers the piece's text (without ``##``/``▁`` markers) is split by the teacher tokenizer and its teacher
+    rows are averaged.
 
     Returns:
         ``(len(pieces), teacher_hidden)`` vectors and a ``(len(pieces),)`` bool array of rows that have one.
@@ -143,7 +144,7 @@ def teacher_vectors(
     matrix = teacher_embeddings.detach().float().cpu()
     out = torch.zeros(len(pieces), matrix.size(1))
     have = np.zeros(len(pieces), bool)
-    if student_tokenizer is teacher_tokenizer:
+    if student_tokenizer is teacher_tokenizer or student_tokenizer.get_vocab() == teacher_tokenizer.get_vocab():
         ids = np.asarray(teacher_tokenizer.convert_tokens_to_ids(list(pieces[1:])), np.int64)
         out[1:] = matrix[torch.from_numpy(ids)]
         have[1:] = True
