@@ -44,3 +44,20 @@ def xlmr_tokenizer():
 def tiny_data() -> Path:
     """tests/data/tiny: 3 languages x 5 sentences in the shared TSV format (hand-written)."""
     return DATA / "tiny"
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """One run of recipes/smoke.toml (tiny random teacher, 3 languages): its directory holds a real student."""
+    need_shared()
+    from xtremedistil_ner.config import load_recipe
+    from xtremedistil_ner.pipeline import run_distill
+
+    out = tmp_path_factory.mktemp("smoke")
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        run_distill(load_recipe(ROOT / "recipes" / "smoke.toml"), out)
+    finally:
+        os.chdir(cwd)
+    return out

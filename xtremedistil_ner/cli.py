@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,7 +74,7 @@ def _is_main_process() -> bool:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -180,6 +181,59 @@ def evaluate(
         o = s.overall
         table.add_row(lang, f"{100 * o.precision:.2f}", f"{100 * o.recall:.2f}", f"{100 * o.f1:.2f}", str(o.support))
     out_console.print(table)
+
+
+class OutputFormat(StrEnum):
+    """How ``xdner predict`` writes its results."""
+
+    jsonl = "jsonl"
+    conll = "conll"
+
+
+@app.command()
+def predict(
+    student: Annotated[Path, typer.Argument(help="A student directory (e.g. runs/latest/student).")],
+    input: Annotated[
+        str, typer.Argument(help="Text file, one sentence a line (UTF-8); '-' reads stdin.", show_default=True)
+    ] = "-",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")] = None,
+    format: Annotated[OutputFormat, typer.Option(help="jsonl (text + entity spans) or conll (word<TAB>tag).")] = (
+        OutputFormat.jsonl
+    ),
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch (length-bucketed).")] = 64,
+) -> None:
+    """Tag raw text with a trained student: one sentence a line in, entities out.
+
+    Words are split on spaces and punctuation (multilingual). JSONL lines carry the text and each entity's
+    text, type, character offsets [start, end) and score (mean CRF posterior of its tags).
+
+    Examples:
+      echo "Angela Merkel besuchte Paris ." | xdner predict runs/latest/student
+      xdner predict runs/latest/student news.txt --format conll -o news.conll
+    """
+    import sys
+
+    from xtremedistil_ner.io_utils import read_utf8_lines, write_text
+    from xtremedistil_ner.student.model import StudentTagger
+
+    predictions: list = []
+
+    def run(_: ProgressHook) -> str:
+        if input != "-" and not Path(input).is_file():
+            raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
+        data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
+        texts = read_utf8_lines(data, "<stdin>" if input == "-" else input)
+        tagger = StudentTagger.from_pretrained(student)
+        predictions.extend(tagger.predict(texts, batch_size=batch_size))
+        render = (lambda p: p.to_json() + "\n") if format is OutputFormat.jsonl else (lambda p: p.to_conll())
+        return "".join(render(p) for p in predictions)
+
+    text = _run(run)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_text(output, text)
+        console.print(f"written: {output} ({len(predictions)} sentences)")
 
 
 @bench_app.command("quality")

@@ -42,3 +42,20 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_utf8_lines(data: bytes, source: str) -> list[str]:
+    """Split ``data`` into lines (line breaks dropped), each decoded as UTF-8.
+
+    Raises:
+        DataError: a line is not valid UTF-8 (names ``source`` and the line number).
+    """
+    from xtremedistil_ner.errors import DataError
+
+    lines = []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(source, number, f"not UTF-8 (byte {exc.start + 1} of the line)") from None
+    return lines

@@ -26,6 +26,20 @@ def bio_problem(tags: Sequence[str]) -> str | None:
     return None
 
 
+def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Entities of an IOB2 sequence as ``(first_word, last_word_exclusive, type)``; a stray ``I-X`` opens one."""
+    spans: list[tuple[int, int, str]] = []
+    start, kind = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        inside = tag.startswith("I-") and tag[2:] == kind and start >= 0
+        if not inside and start >= 0:
+            spans.append((start, i, kind))
+            start, kind = -1, ""
+        if tag != "O" and not inside:
+            start, kind = i, tag[2:]
+    return spans
+
+
 def repair_bio(tags: Sequence[str]) -> tuple[str, ...]:
     """Turn each ``I-X`` that does not continue an ``X`` entity into ``B-X`` (conlleval's reading)."""
     out: list[str] = []

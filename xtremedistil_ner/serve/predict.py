@@ -1,0 +1,152 @@
+"""Raw text -> entities with a trained student: split words, featurize, length-bucketed batches, CRF decode.
+
+The model side is a :class:`Backend` (PyTorch here, ONNX Runtime in :mod:`xtremedistil_ner.serve.onnx`), so
+both run through the same word splitting, batching and span extraction and can be compared entity by entity.
+An entity's score is the mean over its words of the CRF posterior marginal of the predicted tag.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from xtremedistil_ner.data.batching import bucket_batches
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab, bio_spans
+from xtremedistil_ner.serve.words import Word, split_words
+from xtremedistil_ner.student.model import StudentTagger
+from xtremedistil_ner.student.vocab import Featurized, featurize, make_batch
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One entity: its text, type, ``[start, end)`` character offsets, score in [0, 1] and word range."""
+
+    text: str
+    type: str
+    start: int
+    end: int
+    score: float
+    first_word: int
+    last_word: int
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A tagged sentence: the input text, its words, one tag per word and the entities."""
+
+    text: str
+    words: tuple[Word, ...]
+    tags: tuple[str, ...]
+    entities: tuple[Entity, ...]
+
+    def to_json(self) -> str:
+        """One JSONL line: ``{"text", "entities": [{"text", "type", "start", "end", "score"}]}``."""
+        entities = [
+            {k: v for k, v in asdict(e).items() if k not in ("first_word", "last_word")} for e in self.entities
+        ]
+        for e in entities:
+            e["score"] = round(e["score"], 4)
+        return json.dumps({"text": self.text, "entities": entities}, ensure_ascii=False)
+
+    def to_conll(self) -> str:
+        """``word<TAB>tag`` lines and a blank line."""
+        return "".join(f"{w.text}\t{t}\n" for w, t in zip(self.words, self.tags, strict=True)) + "\n"
+
+
+class Backend(Protocol):
+    """Emissions -> best paths for a batch of featurized sentences."""
+
+    def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
+        """For each sentence of ``ids``: Viterbi tag ids and the posterior marginal of each chosen tag."""
+        ...
+
+
+class TorchBackend:
+    """The PyTorch student on ``device``."""
+
+    def __init__(self, model: StudentTagger, lookup: np.ndarray, device: torch.device | str = "cpu") -> None:
+        self.model = model.eval().to(device)
+        self.lookup = lookup
+        self.device = device
+
+    def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
+        """See :class:`Backend`."""
+        with torch.inference_mode():
+            batch = make_batch(features, self.lookup, ids).to(self.device)
+            out = self.model(batch)
+            crf = self.model.head.crf
+            paths = crf.decode(out.emissions, out.mask)
+            # shape: (batch, seq, num_tags)
+            marginals = crf.marginals(out.emissions, out.mask).cpu().numpy()
+        return [(p, marginals[b, np.arange(len(p)), p].tolist()) for b, p in enumerate(paths)]
+
+
+def entities_of(words: Sequence[Word], tags: Sequence[str], scores: Sequence[float], text: str) -> list[Entity]:
+    """Entities of one tagged sentence, with character offsets into ``text``."""
+    out = []
+    for first, last, kind in bio_spans(tags):
+        start, end = words[first].start, words[last - 1].end
+        score = float(np.mean(scores[first:last]))
+        out.append(Entity(text[start:end], kind, start, end, score, first, last))
+    return out
+
+
+def predict_texts(
+    backend: Backend, tokenizer: Any, tags: TagVocab, texts: Sequence[str], batch_size: int = 64
+) -> list[Prediction]:
+    """Tag raw sentences (one per item); blank ones come back with no words.
+
+    Args:
+        backend: the model side (:class:`TorchBackend` or the ONNX one).
+        tokenizer: the student's tokenizer.
+        tags: the student's tag set.
+        texts: raw sentences.
+        batch_size: sentences per batch (batches are bucketed by length to cut padding).
+    """
+    split = [split_words(t) for t in texts]
+    return predict_words(backend, tokenizer, tags, [[w.text for w in ws] for ws in split], texts, split, batch_size)
+
+
+def predict_words(
+    backend: Backend,
+    tokenizer: Any,
+    tags: TagVocab,
+    sentences: Sequence[Sequence[str]],
+    texts: Sequence[str] | None = None,
+    words: Sequence[Sequence[Word]] | None = None,
+    batch_size: int = 64,
+) -> list[Prediction]:
+    """Tag pre-split sentences (``texts``/``words`` give offsets; by default the words joined by spaces)."""
+    if words is None or texts is None:
+        texts = [" ".join(s) for s in sentences]
+        words = [_offsets(s) for s in sentences]
+    keep = [i for i, s in enumerate(sentences) if s]
+    features = featurize(tokenizer, [Sentence(tuple(sentences[i]), None, "") for i in keep])
+    decoded: dict[int, tuple[list[int], list[float]]] = {}
+    for ids in bucket_batches(features.lengths().tolist(), batch_size=batch_size):
+        for i, result in zip(ids, backend.tag(features, ids), strict=True):
+            decoded[keep[i]] = result
+    out = []
+    for i, text in enumerate(texts):
+        path, scores = decoded.get(i, ([], []))
+        tag_strings = tags.decode(path)
+        out.append(
+            Prediction(
+                text, tuple(words[i]), tuple(tag_strings), tuple(entities_of(words[i], tag_strings, scores, text))
+            )
+        )
+    return out
+
+
+def _offsets(tokens: Iterable[str]) -> list[Word]:
+    out, pos = [], 0
+    for token in tokens:
+        out.append(Word(token, pos, pos + len(token)))
+        pos += len(token) + 1
+    return out
