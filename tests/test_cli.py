@@ -13,7 +13,21 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["distill"], ["teacher"], ["teacher", "train"], ["teacher", "label"], ["evaluate"], ["languages"]]
+    "args",
+    [
+        [],
+        ["distill"],
+        ["teacher"],
+        ["teacher", "train"],
+        ["teacher", "label"],
+        ["evaluate"],
+        ["languages"],
+        ["predict"],
+        ["export"],
+        ["bench"],
+        ["bench", "quality"],
+        ["bench", "lowres"],
+    ],
 )
 def test_help_for_every_command(args):
     result = runner.invoke(app, [*args, "--help"])

@@ -236,6 +236,55 @@ def predict(
         console.print(f"written: {output} ({len(predictions)} sentences)")
 
 
+@app.command()
+def export(
+    student: Annotated[Path, typer.Argument(help="A student directory (e.g. runs/latest/student).")],
+    int8: Annotated[bool, typer.Option(help="Also write a dynamic int8 model (model.int8.onnx).")] = True,
+    check: Annotated[
+        bool, typer.Option(help="Compare PyTorch, ONNX and int8 entity by entity on the recipe's test sets.")
+    ] = False,
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Export a student to ONNX (emissions graph + CRF scores for a NumPy Viterbi) and int8; optionally check it.
+
+    Writes STUDENT/onnx/{model.onnx, model.int8.onnx, crf.json}; with --check also agreement.json.
+
+    Examples:
+      xdner export runs/latest/student
+      xdner export runs/latest/student --check --langs de,hi,ar
+    """
+    from rich.table import Table
+
+    from xtremedistil_ner.checkpoint import load_student
+    from xtremedistil_ner.serve.onnx import export_onnx
+
+    exported = _run(lambda p: export_onnx(load_student(student).model, student / "onnx", int8=int8))
+    sizes = [f"{x.name} {x.stat().st_size / 1e6:.1f} MB" for x in (exported.model, exported.int8) if x]
+    out_console.print(f"exported: {', '.join(sizes)}, {exported.crf.name} in {exported.model.parent}")
+    if not check:
+        return
+    from xtremedistil_ner.serve.agreement import check_export
+
+    cfg = _run(lambda p: _load(recipe, langs, data, None))
+    result = _run(lambda p: check_export(student, cfg))
+    table = Table(title=f"{result['sentences']:,} {result['split']} sentences, entities vs PyTorch")
+    for col in ("runtime", "entities", "agreement %", "same sentences %", "F1", "F1 change"):
+        table.add_column(col, justify="right")
+    for name, r in result["overall"].items():
+        table.add_row(
+            name,
+            f"{int(r['entities']):,}",
+            f"{100 * r['agreement']:.2f}",
+            f"{100 * r['exact_sentences']:.2f}",
+            f"{100 * r['f1']:.2f}",
+            f"{r['f1_change']:+.2f}",
+        )
+    out_console.print(table)
+    out_console.print(f"per language: {student / 'onnx' / 'agreement.json'}")
+
+
 @bench_app.command("quality")
 def bench_quality(
     recipe: RecipeOpt = None,

@@ -1,0 +1,131 @@
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from xtremedistil_ner.checkpoint import load_student
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.serve.crf_numpy import crf_scores, marginals, viterbi
+from xtremedistil_ner.serve.exportable import ExportableEmissions, dense_inputs
+from xtremedistil_ner.serve.predict import TorchBackend
+from xtremedistil_ner.student.crf import CRF
+from xtremedistil_ner.student.vocab import featurize, make_batch
+
+pytest.importorskip("onnxruntime")
+
+WORDS = "Angela Merkel besuchte am Montag Paris und traf Emmanuel Macron in der Stadt Straßburg".split()  # noqa: SIM905
+
+
+def _sentences(n: int, seed: int = 0) -> list[Sentence]:
+    rng = np.random.default_rng(seed)
+    return [Sentence(tuple(rng.choice(WORDS, rng.integers(1, 14))), None, "") for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def loaded(smoke_run):
+    return load_student(smoke_run / "student")
+
+
+def test_exportable_graph_equals_the_student_at_real_words(loaded):
+    features = featurize(loaded.tokenizer, _sentences(9))
+    ids = list(range(9))
+    batch = make_batch(features, loaded.lookup, ids)
+    with torch.no_grad():
+        expected = loaded.model(batch).emissions
+        pieces, counts = dense_inputs(features, loaded.lookup, ids)
+        got = ExportableEmissions(loaded.model)(torch.from_numpy(pieces), torch.from_numpy(counts))
+    assert torch.allclose(got[batch.mask], expected[batch.mask], atol=1e-5)
+
+
+def test_numpy_crf_equals_torch_crf_and_brute_force():
+    tags = TagVocab.from_types(["PER", "LOC"])
+    torch.manual_seed(0)
+    crf = CRF(len(tags), tags.forbidden_transitions(), tags.forbidden_starts())
+    scores = crf_scores(crf)
+    emissions = torch.randn(6, 4, len(tags))
+    lengths = [4, 3, 1, 2, 4, 4]
+    mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    expected_paths = crf.decode(emissions, mask)
+    expected_marginals = crf.marginals(emissions, mask).detach()
+    start, trans = (x.detach() for x in crf._scores())
+    for b, length in enumerate(lengths):
+        em = emissions[b].numpy()
+        path = viterbi(em, length, scores)
+        assert path == expected_paths[b]
+        assert np.allclose(marginals(em, length, scores), expected_marginals[b, :length].numpy(), atol=1e-5)
+
+        # brute force: the path maximises the constrained score, and never emits O -> I-X
+        def total(p, em=emissions[b]):
+            s = start[p[0]] + sum(em[t, p[t]] for t in range(len(p))) + crf.end_transitions[p[-1]]
+            return float(s + sum(trans[p[t], p[t + 1]] for t in range(len(p) - 1)))
+
+        best = max(itertools.product(range(len(tags)), repeat=length), key=total)
+        assert tuple(path) == best
+        assert all(not (a == 0 and tags.tags[c].startswith("I-")) for a, c in itertools.pairwise(path))
+
+
+def test_onnx_and_int8_runtimes_agree_with_pytorch(loaded, tmp_path):
+    from xtremedistil_ner.serve.agreement import compare_backends
+    from xtremedistil_ner.serve.onnx import OnnxBackend, export_onnx
+
+    exported = export_onnx(loaded.model, tmp_path / "onnx", int8=True)
+    assert exported.int8 is not None and exported.int8.stat().st_size < exported.model.stat().st_size
+    assert set(json.loads(exported.crf.read_text())) == {"start", "transitions", "end"}
+    onnx = OnnxBackend(exported.model, loaded.lookup)
+    features = featurize(loaded.tokenizer, _sentences(20, seed=1))
+    ids = list(range(20))
+    emissions, lengths = onnx.emissions(features, ids)
+    assert lengths.tolist() == featurize(loaded.tokenizer, _sentences(20, seed=1)).lengths().tolist()
+    batch = make_batch(features, loaded.lookup, ids)
+    with torch.no_grad():
+        expected = loaded.model(batch).emissions.numpy()
+    assert np.allclose(emissions[batch.mask.numpy()], expected[batch.mask.numpy()], atol=1e-4)
+    for (path, probs), (ref_path, ref_probs) in zip(
+        onnx.tag(features, ids), TorchBackend(loaded.model, loaded.lookup).tag(features, ids), strict=True
+    ):
+        assert path == ref_path and np.allclose(probs, ref_probs, atol=1e-4)
+    rng = np.random.default_rng(2)
+    gold = [
+        Sentence(s.tokens, tuple(rng.choice(loaded.tags.tags, len(s.tokens))), "de") for s in _sentences(30, seed=3)
+    ]
+    from xtremedistil_ner.data.tags import repair_bio
+
+    gold = [Sentence(s.tokens, repair_bio(s.tags), s.lang) for s in gold]
+    result = compare_backends(
+        {
+            "pytorch": TorchBackend(loaded.model, loaded.lookup),
+            "onnx": onnx,
+            "onnx-int8": OnnxBackend(exported.int8, loaded.lookup),
+        },
+        loaded.tokenizer,
+        loaded.tags,
+        gold,
+    )
+    assert result["onnx"]["agreement"] == 1.0 and result["onnx"]["f1_change"] == 0.0
+    assert result["pytorch"]["agreement"] == 1.0
+    assert 0.0 <= result["onnx-int8"]["agreement"] <= 1.0  # int8 agreement on a real student: xdner export --check
+
+
+def test_cli_export_and_check(smoke_run, tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from xtremedistil_ner.cli import app
+
+    from .conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    student = tmp_path / "student"
+    shutil.copytree(smoke_run / "student", student)
+    result = CliRunner().invoke(app, ["export", str(student), "--check", "--recipe", "recipes/smoke.toml"])
+    assert result.exit_code == 0, result.output
+    for name in ("model.onnx", "model.int8.onnx", "crf.json", "agreement.json"):
+        assert (student / "onnx" / name).is_file(), name
+    agreement = json.loads((student / "onnx" / "agreement.json").read_text())
+    assert agreement["sentences"] == 40 and set(agreement["languages"]) == {"de", "hi"}
+    assert agreement["overall"]["onnx"]["agreement"] == 1.0
+    assert set(agreement["overall"]) == {"pytorch", "onnx", "onnx-int8"}
