@@ -347,6 +347,71 @@ def bench_lowres(
     out_console.print((out / "LOWRES.md").read_text(encoding="utf-8"))
 
 
+@bench_app.command("speed")
+def bench_speed(
+    student: Annotated[Path, typer.Argument(help="A student directory (e.g. runs/latest/student).")],
+    teacher: Annotated[
+        Path | None, typer.Option(help="Its trained teacher (default: the teacher directory beside the student).")
+    ] = None,
+    assets: Annotated[
+        Path, typer.Option(help="Folder with the mBERT-base / XLM-R-base configs and tokenizers (random weights).")
+    ] = Path("../shared/assets/tokenizers"),
+    data: Annotated[Path, typer.Option(help="Data folder whose */test.tsv give the texts.")] = Path(
+        "../shared/data/wikiann"
+    ),
+    words: Annotated[int, typer.Option(min=1, help="Words per text.")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per batch.")] = 32,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per student figure (median).")] = 30,
+    teacher_repeats: Annotated[int, typer.Option(min=1, help="Timed runs per teacher figure (median).")] = 7,
+    out: OutOpt = Path("runs/bench-speed"),
+) -> None:
+    """Params, compression, latency (batch and single text; end to end and model only), words/s, peak memory.
+
+    Student (PyTorch, ONNX, ONNX int8) vs its teacher vs the real mBERT-base and XLM-R-base architectures
+    (random weights: latency does not depend on weight values), each in its own process. Writes OUT/speed.json
+    and OUT/SPEED.md. The student is exported to STUDENT/onnx first when it has no export yet.
+
+    Example (about 3 min on 2 cores):
+      xdner bench speed runs/latest/student
+    """
+    from xtremedistil_ner.bench.speed import ModelSpec, make_texts, run_speed, to_markdown
+    from xtremedistil_ner.io_utils import write_text
+
+    def run(p: ProgressHook) -> dict:
+        from xtremedistil_ner.checkpoint import load_student
+
+        loaded = load_student(student)
+        if not (student / "onnx" / "model.int8.onnx").is_file():
+            from xtremedistil_ner.serve.onnx import export_onnx
+
+            export_onnx(loaded.model, student / "onnx", int8=True)
+        specs = [
+            ModelSpec("student (PyTorch)", "student", str(student)),
+            ModelSpec("student (ONNX)", "student-onnx", str(student)),
+            ModelSpec("student (ONNX int8)", "student-int8", str(student)),
+        ]
+        own = teacher or student.parent / "teacher"
+        if (own / "config.json").is_file():
+            specs.append(ModelSpec(f"its teacher ({own.name})", "hf", str(own)))
+        for name, folder in (("mBERT-base", "bert-base-multilingual-cased"), ("XLM-R-base", "xlm-roberta-base")):
+            if (assets / folder / "config.json").is_file():
+                specs.append(ModelSpec(f"{name} (random weights)", "hf", str(assets / folder), random_weights=True))
+        texts = make_texts(data, batch_size, words)
+        advance = p.task("bench: models", len(specs))
+
+        def step(name: str) -> None:
+            p.note(f"measuring {name}")
+            advance(1)
+
+        return run_speed(specs, texts, out, repeats=repeats, teacher_repeats=teacher_repeats, on_model=step)
+
+    report = _run(run)
+    text = to_markdown(report)
+    write_text(out / "SPEED.md", text)
+    out_console.print(text)
+    out_console.print(f"written: {out / 'speed.json'}, {out / 'SPEED.md'}")
+
+
 @app.command()
 def languages() -> None:
     """List the 41 languages of languages.tsv."""

@@ -39,25 +39,34 @@ def crf_scores(crf: CRF) -> CrfScores:
     )
 
 
-def viterbi(emissions: np.ndarray, length: int, crf: CrfScores) -> list[int]:
-    """Best tag path of one sentence.
+def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[list[int]]:
+    """Best tag path of each sentence, vectorised over the batch.
 
     Args:
-        emissions: ``(seq, num_tags)``; rows past ``length`` are ignored.
-        length: real words (>= 1).
+        emissions: ``(batch, seq, num_tags)``; rows past a sentence's length are ignored.
+        lengths: ``(batch,)`` real words per sentence (>= 1), words left-aligned.
         crf: the CRF's scores.
+
+    Returns:
+        One list of tag ids per sentence, as long as the sentence.
     """
-    score = crf.start + emissions[0]
+    batch, seq, _ = emissions.shape
+    score = crf.start + emissions[:, 0]
     history = []
-    for t in range(1, length):
-        # shape: (num_tags, num_tags) = score_i + trans_ij + emit_j
-        total = score[:, None] + crf.transitions + emissions[t][None, :]
-        history.append(total.argmax(0))
-        score = total.max(0)
-    path = [int((score + crf.end).argmax())]
-    for idx in reversed(history):
-        path.append(int(idx[path[-1]]))
-    return path[::-1]
+    for t in range(1, seq):
+        # shape: (batch, num_tags, num_tags) = score_i + trans_ij + emit_j
+        total = score[:, :, None] + crf.transitions + emissions[:, t, None, :]
+        history.append(total.argmax(1))
+        score = np.where((t < lengths)[:, None], total.max(1), score)
+    rows = np.arange(batch)
+    current = (score + crf.end).argmax(1)
+    paths = np.zeros((batch, seq), np.int64)
+    for t in range(seq - 1, 0, -1):
+        active = t <= lengths - 1
+        paths[active, t] = current[active]
+        current = np.where(active, history[t - 1][rows, current], current)
+    paths[:, 0] = current
+    return [paths[b, :n].tolist() for b, n in enumerate(lengths.tolist())]
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
@@ -65,17 +74,40 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
 
 
-def marginals(emissions: np.ndarray, length: int, crf: CrfScores) -> np.ndarray:
-    """Posterior tag marginals ``(length, num_tags)`` of one sentence by forward-backward."""
-    emit = emissions[:length].astype(np.float64)
+def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.ndarray:
+    """Posterior tag marginals by forward-backward, vectorised over the batch.
+
+    Args:
+        emissions: ``(batch, seq, num_tags)``.
+        lengths: ``(batch,)`` real words per sentence (>= 1).
+        crf: the CRF's scores.
+
+    Returns:
+        ``(batch, seq, num_tags)`` probabilities; rows past a sentence's length are zero.
+    """
+    emit = emissions.astype(np.float64)
     trans = crf.transitions.astype(np.float64)
+    seq = emit.shape[1]
+    mask = np.arange(seq)[None, :] < lengths[:, None]
     alpha = np.empty_like(emit)
     beta = np.empty_like(emit)
-    alpha[0] = crf.start + emit[0]
-    for t in range(1, length):
-        alpha[t] = _logsumexp(alpha[t - 1][:, None] + trans, 0) + emit[t]
-    beta[-1] = crf.end
-    for t in range(length - 2, -1, -1):
-        beta[t] = _logsumexp(trans + (emit[t + 1] + beta[t + 1])[None, :], 1)
-    log_z = _logsumexp(alpha[-1] + crf.end, 0)
-    return np.exp(alpha + beta - log_z)
+    alpha[:, 0] = crf.start + emit[:, 0]
+    for t in range(1, seq):
+        step = _logsumexp(alpha[:, t - 1, :, None] + trans, 1) + emit[:, t]
+        alpha[:, t] = np.where(mask[:, t, None], step, alpha[:, t - 1])
+    beta[:, seq - 1] = crf.end
+    for t in range(seq - 2, -1, -1):
+        # shape: (batch, num_tags) = logsumexp_j trans_ij + emit_{t+1,j} + beta_{t+1,j}
+        step = _logsumexp(trans[None] + (emit[:, t + 1] + beta[:, t + 1])[:, None, :], 2)
+        beta[:, t] = np.where(mask[:, t + 1, None], step, crf.end)
+    log_z = _logsumexp(alpha[:, -1] + crf.end, 1)
+    return np.exp(alpha + beta - log_z[:, None, None]) * mask[:, :, None]
+
+
+def decode_with_scores(
+    emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores
+) -> list[tuple[list[int], list[float]]]:
+    """Viterbi paths and the posterior marginal of each chosen tag, per sentence."""
+    paths = viterbi(emissions, lengths, crf)
+    probs = marginals(emissions, lengths, crf)
+    return [(p, probs[b, np.arange(len(p)), p].tolist()) for b, p in enumerate(paths)]

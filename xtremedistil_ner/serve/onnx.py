@@ -20,7 +20,7 @@ import torch
 
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.io_utils import atomic_write, write_json
-from xtremedistil_ner.serve.crf_numpy import CrfScores, crf_scores, marginals, viterbi
+from xtremedistil_ner.serve.crf_numpy import CrfScores, crf_scores, decode_with_scores
 from xtremedistil_ner.serve.exportable import ExportableEmissions, dense_inputs
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized
@@ -120,9 +120,4 @@ class OnnxBackend:
     def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
         """Viterbi paths and the marginal of each chosen tag."""
         emissions, lengths = self.emissions(features, ids)
-        out = []
-        for row, length in enumerate(lengths.tolist()):
-            path = viterbi(emissions[row], length, self.crf)
-            probs = marginals(emissions[row], length, self.crf)
-            out.append((path, probs[np.arange(length), path].tolist()))
-        return out
+        return decode_with_scores(emissions, lengths, self.crf)

@@ -68,23 +68,25 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """The PyTorch student on ``device``."""
+    """The PyTorch student on ``device``; the CRF decodes in NumPy, vectorised over the batch (as for ONNX)."""
 
     def __init__(self, model: StudentTagger, lookup: np.ndarray, device: torch.device | str = "cpu") -> None:
+        from xtremedistil_ner.serve.crf_numpy import crf_scores
+
         self.model = model.eval().to(device)
         self.lookup = lookup
         self.device = device
+        self.crf = crf_scores(model.head.crf)
 
     def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
         """See :class:`Backend`."""
+        from xtremedistil_ner.serve.crf_numpy import decode_with_scores
+
         with torch.inference_mode():
             batch = make_batch(features, self.lookup, ids).to(self.device)
-            out = self.model(batch)
-            crf = self.model.head.crf
-            paths = crf.decode(out.emissions, out.mask)
             # shape: (batch, seq, num_tags)
-            marginals = crf.marginals(out.emissions, out.mask).cpu().numpy()
-        return [(p, marginals[b, np.arange(len(p)), p].tolist()) for b, p in enumerate(paths)]
+            emissions = self.model(batch).emissions.float().cpu().numpy()
+        return decode_with_scores(emissions, batch.mask.sum(1).cpu().numpy(), self.crf)
 
 
 def entities_of(words: Sequence[Word], tags: Sequence[str], scores: Sequence[float], text: str) -> list[Entity]:

@@ -1,0 +1,346 @@
+"""``xdner bench speed``: parameters, latency, throughput and peak memory of the student vs teachers, one run.
+
+Every model runs in a fresh worker process (``python -m xtremedistil_ner.bench.speed SPEC.json``), so its peak
+resident memory is its own and no model warms another's caches. Workloads are raw texts of exactly
+``words`` words cut from real test sentences; both sides split them into words the same way
+(:func:`~xtremedistil_ner.serve.words.split_words`).
+
+- **end to end**: raw texts -> entities (student: word split, tokenizer, embedding bag, BiLSTM, CRF Viterbi and
+  marginals, spans; teacher: word split, tokenizer, transformer, first-subword tags, spans).
+- **model only**: the network's forward on inputs prepared beforehand (student: emissions; teacher: logits).
+
+Each figure is the median of ``repeats`` timed runs after ``warmup`` untimed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+from xtremedistil_ner.errors import XdnerError
+
+MBERT_PARAMS_PAPER = 177_900_000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to measure: ``kind`` is ``student``, ``student-onnx``, ``student-int8`` or ``hf``."""
+
+    name: str
+    kind: str
+    path: str
+    random_weights: bool = False
+
+
+@dataclass
+class Measurement:
+    """What a worker reports for one model."""
+
+    name: str
+    kind: str
+    params: int
+    latency_ms: dict[str, float] = field(default_factory=dict)  # "{batch|single}/{end_to_end|model}" -> median
+    words_per_second: dict[str, float] = field(default_factory=dict)
+    pieces_per_text: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+def median_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
+    """Median wall time of ``fn`` in milliseconds over ``repeats`` runs after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = ()) -> list[str]:
+    """``n_texts`` raw texts of exactly ``words`` words, cut from the test sentences of several languages.
+
+    Raises:
+        XdnerError: no test data under ``data_dir``.
+    """
+    from xtremedistil_ner.serve.words import split_words
+
+    files = sorted(data_dir.glob("*/test.tsv"))
+    files = [f for f in files if not langs or f.parent.name in langs]
+    if not files:
+        raise XdnerError(f"{data_dir}: no */test.tsv files to build the benchmark texts from")
+    per_file = max(1, (n_texts * words) // (len(files) * 8) + 1)
+    by_lang: list[list[list[str]]] = []
+    for path in files:
+        with path.open(encoding="utf-8") as handle:
+            lines = [line.split("\t")[0] for _, line in zip(range(per_file), handle, strict=False)]
+        by_lang.append([[w.text for w in split_words(line)] for line in lines])
+    # round robin over languages, sentence by sentence, so each text mixes languages and scripts
+    stream = [w for group in zip_longest(*by_lang, fillvalue=[]) for sentence in group for w in sentence]
+    if not stream:
+        raise XdnerError(f"{data_dir}: the test files hold no words")
+    while len(stream) < n_texts * words:
+        stream = stream + stream
+    return [" ".join(stream[i * words : (i + 1) * words]) for i in range(n_texts)]
+
+
+# ----------------------------------------------------------------------------------------------- workers
+
+
+def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
+
+    from xtremedistil_ner.checkpoint import load_student
+    from xtremedistil_ner.data.records import Sentence
+    from xtremedistil_ner.serve.predict import Backend, TorchBackend, predict_texts
+    from xtremedistil_ner.serve.words import split_words
+    from xtremedistil_ner.student.vocab import featurize, make_batch
+
+    student_dir = Path(spec.path)
+    loaded = load_student(student_dir)
+    backend: Backend
+    if spec.kind == "student":
+        backend = TorchBackend(loaded.model, loaded.lookup)
+    else:
+        from xtremedistil_ner.serve.exportable import dense_inputs
+        from xtremedistil_ner.serve.onnx import OnnxBackend
+
+        name = "model.onnx" if spec.kind == "student-onnx" else "model.int8.onnx"
+        backend = OnnxBackend(student_dir / "onnx" / name, loaded.lookup)
+    m = Measurement(spec.name, spec.kind, loaded.model.num_parameters())
+    for label, texts in (("batch", batch), ("single", single)):
+        sentences = [Sentence(tuple(w.text for w in split_words(t)), None, "") for t in texts]
+        features = featurize(loaded.tokenizer, sentences)
+        ids = list(range(len(sentences)))
+        model_only: Callable[[], object]
+        if isinstance(backend, TorchBackend):
+            inputs = make_batch(features, loaded.lookup, ids)
+            model_only = partial(_torch_forward, loaded.model, inputs)
+        else:
+            pieces, counts = dense_inputs(features, loaded.lookup, ids)
+            feeds = {"piece_ids": pieces, "piece_counts": counts}
+            model_only = partial(backend.session.run, None, feeds)  # type: ignore[attr-defined]
+
+        def end_to_end(texts: list[str] = texts) -> None:
+            predict_texts(backend, loaded.tokenizer, loaded.tags, texts, batch_size=len(texts))
+
+        _record(m, label, sum(len(s.tokens) for s in sentences), end_to_end, model_only, warmup, repeats)
+    return m
+
+
+def _torch_forward(model: Any, inputs: Any) -> None:
+    import torch
+
+    with torch.inference_mode():
+        model(inputs)
+
+
+def _hf_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
+    import torch
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from xtremedistil_ner.config import TeacherConfig
+    from xtremedistil_ner.data.records import Sentence
+    from xtremedistil_ner.data.tags import TagVocab, bio_spans
+    from xtremedistil_ner.serve.words import split_words
+    from xtremedistil_ner.teacher import collate, encode, load_tokenizer, predict_targets
+
+    tags = TagVocab.from_types(["PER", "ORG", "LOC"])
+    tokenizer = load_tokenizer(spec.path)
+    if spec.random_weights:
+        config = AutoConfig.from_pretrained(spec.path, num_labels=len(tags))
+        model = AutoModelForTokenClassification.from_config(config)
+    else:
+        model = AutoModelForTokenClassification.from_pretrained(spec.path)
+    model.eval()
+    cfg = TeacherConfig(max_length=128, label_batch_tokens=1 << 20)
+    m = Measurement(spec.name, spec.kind, sum(p.numel() for p in model.parameters()))
+    for label, texts in (("batch", batch), ("single", single)):
+        sentences = [Sentence(tuple(w.text for w in split_words(t)), None, "") for t in texts]
+        inputs = collate(tokenizer, encode(tokenizer, sentences, cfg.max_length))
+        if label == "batch":
+            m.pieces_per_text = float(inputs["attention_mask"].sum()) / len(texts) - 2
+
+        def model_only(inputs: Any = inputs) -> None:
+            with torch.inference_mode():
+                model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+
+        def end_to_end(texts: list[str] = texts) -> None:
+            words = [Sentence(tuple(w.text for w in split_words(t)), None, "") for t in texts]
+            with torch.inference_mode():
+                for _, targets in predict_targets(model, tokenizer, words, cfg, "cpu", with_hidden=False):
+                    bio_spans(tags.decode(targets.tags.tolist()))
+
+        _record(m, label, sum(len(s.tokens) for s in sentences), end_to_end, model_only, warmup, repeats)
+    return m
+
+
+def _record(
+    m: Measurement,
+    label: str,
+    words: int,
+    end_to_end: Callable[[], object],
+    model_only: Callable[[], object],
+    warmup: int,
+    repeats: int,
+) -> None:
+    for what, fn in (("end_to_end", end_to_end), ("model", model_only)):
+        ms = median_ms(fn, warmup, repeats)
+        m.latency_ms[f"{label}/{what}"] = ms
+        m.words_per_second[f"{label}/{what}"] = words / (ms / 1000)
+
+
+def worker_main(spec_path: str) -> None:
+    """Entry of one worker process: read the spec JSON, measure, print one JSON line."""
+    job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    spec = ModelSpec(**job["spec"])
+    repeats = job["repeats"] if spec.kind.startswith("student") else job["teacher_repeats"]
+    args = (spec, job["batch"], job["single"], job["warmup"], repeats)
+    m = _hf_worker(*args) if spec.kind == "hf" else _student_worker(*args)
+    m.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(asdict(m)))
+
+
+def _baseline_worker() -> float:
+    """Peak RSS (MB) of a worker that imports torch and transformers and measures nothing."""
+    code = (
+        "import resource, torch, transformers, xtremedistil_ner.serve.predict;"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
+# ----------------------------------------------------------------------------------------------- orchestration
+
+
+def run_speed(
+    specs: Sequence[ModelSpec],
+    texts: list[str],
+    out: Path,
+    warmup: int = 3,
+    repeats: int = 30,
+    teacher_repeats: int = 7,
+    batch_size: int = 32,
+    on_model: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure every model in its own process; write ``out/speed.json``; return it.
+
+    Raises:
+        XdnerError: a worker failed (its last error line is shown).
+    """
+    from xtremedistil_ner.io_utils import write_json
+
+    job: dict[str, Any] = {
+        "batch": texts[:batch_size],
+        "single": texts[:1],
+        "warmup": warmup,
+        "repeats": repeats,
+        "teacher_repeats": teacher_repeats,
+    }
+    results = []
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in specs:
+            if on_model:
+                on_model(spec.name)
+            path = Path(tmp) / "spec.json"
+            path.write_text(json.dumps({**job, "spec": asdict(spec)}), encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, "-m", "xtremedistil_ner.bench.speed", str(path)],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            if done.returncode != 0:
+                tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+                raise XdnerError(f"bench worker for {spec.name} failed: {tail}")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    report = {
+        "workload": {
+            "batch": f"{min(batch_size, len(texts))} texts x {len(texts[0].split())} words",
+            "single": f"1 text x {len(texts[0].split())} words",
+            "warmup": warmup,
+            "repeats_student": repeats,
+            "repeats_teacher": teacher_repeats,
+            "torch_threads": _torch_threads(),
+        },
+        "baseline_rss_mb": _baseline_worker(),
+        "models": results,
+    }
+    report["ratios"] = ratios(report)
+    write_json(out / "speed.json", report)
+    return report
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def ratios(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """For each teacher-like model: its params and latencies divided by the PyTorch student's."""
+    models = {m["name"]: m for m in report["models"]}
+    student = next((m for m in report["models"] if m["kind"] == "student"), None)
+    if student is None:
+        return {}
+    out = {}
+    for name, m in models.items():
+        if m["kind"] != "hf":
+            continue
+        row = {"params": m["params"] / student["params"]}
+        for key, ms in m["latency_ms"].items():
+            row[key] = ms / student["latency_ms"][key]
+        out[name] = row
+    return out
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The table a person reads: one row per model, then the ratios vs the student."""
+    w = report["workload"]
+    lines = [
+        f"Workload: batch = {w['batch']}, single = {w['single']}; medians of {w['repeats_student']} (students) / "
+        f"{w['repeats_teacher']} (teachers) runs after {w['warmup']} warm-up runs; torch threads "
+        f"{w['torch_threads']}; each model in its own process (baseline process {report['baseline_rss_mb']:.0f} MB).",
+        "",
+        "| model | params | batch e2e ms | batch model ms | single e2e ms | single model ms | batch e2e words/s "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in report["models"]:
+        lat = m["latency_ms"]
+        lines.append(
+            f"| {m['name']} | {m['params']:,} | {lat['batch/end_to_end']:.2f} | {lat['batch/model']:.2f} | "
+            f"{lat['single/end_to_end']:.2f} | {lat['single/model']:.2f} | "
+            f"{m['words_per_second']['batch/end_to_end']:,.0f} | {m['peak_rss_mb']:.0f} |"
+        )
+    if report["ratios"]:
+        lines += [
+            "",
+            "How many times larger / slower than the PyTorch student:",
+            "",
+            "| vs student | params | batch e2e | batch model | single e2e | single model |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, r in report["ratios"].items():
+            lines.append(
+                f"| {name} | {r['params']:.1f}x | {r['batch/end_to_end']:.0f}x | {r['batch/model']:.0f}x | "
+                f"{r['single/end_to_end']:.0f}x | {r['single/model']:.0f}x |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - worker process
+    worker_main(sys.argv[1])
