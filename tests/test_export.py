@@ -60,7 +60,7 @@ def test_numpy_crf_equals_torch_crf_and_brute_force():
 
         # brute force: the path maximises the constrained score, and never emits O -> I-X
         def total(p, em=emissions[b]):
-            s = start[p[0]] + sum(em[t, p[t]] for t in range(len(p))) + crf.end_transitions[p[-1]]
+            s = start[p[0]] + sum(em[t, p[t]] for t in range(len(p))) + crf.end_transitions.detach()[p[-1]]
             return float(s + sum(trans[p[t], p[t + 1]] for t in range(len(p) - 1)))
 
         best = max(itertools.product(range(len(tags)), repeat=length), key=total)

@@ -35,6 +35,7 @@ from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings, teacher_vectors
 from xtremedistil_ner.teacher import (
+    LabelStats,
     build_teacher,
     fingerprint_dir,
     load_trained_teacher,
@@ -75,6 +76,7 @@ class RunState:
     accelerator: Accelerator
     progress: Progress
     timings: dict[str, float] = field(default_factory=dict)
+    throughput: dict[str, Any] = field(default_factory=dict)
 
 
 def make_accelerator(cfg: RunConfig) -> Accelerator:
@@ -177,16 +179,28 @@ def transfer_targets(
     cache = TransferCache(cache_dir or state.out / "cache", hashlib.sha256(key.encode()).hexdigest())
     advance = state.progress.task("teacher: label transfer set", len(transfer))
 
+    stats = LabelStats()
+
     def label(part: Sequence[Sentence]) -> list[TeacherTargets]:
         out: list[TeacherTargets | None] = [None] * len(part)
-        for i, targets in predict_targets(
-            teacher.model, teacher.tokenizer, part, t, state.accelerator.device, with_hidden=True
-        ):
-            out[i] = targets
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for i, targets in predict_targets(
+                teacher.model, teacher.tokenizer, part, t, state.accelerator.device, with_hidden=True, stats=stats
+            ):
+                out[i] = targets
+        stats.seconds += time.perf_counter() - start
         return [x for x in out if x is not None]
 
     made = cache.build(transfer, label, advance)
-    state.progress.note(f"transfer cache: {made} shard(s) computed, the rest reused")
+    state.throughput["teacher_label"] = {"shards_computed": made, **stats.to_dict()}
+    if stats.sentences:
+        state.progress.note(
+            f"transfer cache: {made} shard(s) computed, {stats.sentences:,} sentences at "
+            f"{stats.sentences / max(stats.seconds, 1e-9):,.0f}/s, padding {100 * stats.padding_waste:.1f}%"
+        )
+    else:
+        state.progress.note("transfer cache: every shard reused")
     arrays = cache.load()
     return WordTargets(tags=arrays["tags"], logits=arrays["logits"], hidden=arrays["hidden"])
 
@@ -375,6 +389,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         params={"teacher": side.teacher.num_parameters(), "student": run.student.num_parameters()},
         stages=[dataclasses.asdict(s) for s in run.stages],
         timings=state.timings,
+        throughput=state.throughput,
     )
     if state.accelerator.is_main_process:
         write_reports(report, out)

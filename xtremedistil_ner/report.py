@@ -31,6 +31,7 @@ def build_report(
     params: dict[str, int],
     stages: list[dict[str, Any]],
     timings: dict[str, float],
+    throughput: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the report dict (the schema of ``report.json``)."""
     names = {lang.code: lang.name for lang in load_languages()}
@@ -87,6 +88,7 @@ def build_report(
         },
         "stages": stages,
         "timings_seconds": timings,
+        "throughput": throughput or {},
     }
 
 
@@ -200,6 +202,14 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{s['best_step']} | {s['words_per_second']:,.0f} | {choice_reason(s)} |"
         )
     lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report["timings_seconds"].items()]
+    label = report.get("throughput", {}).get("teacher_label", {})
+    if label.get("sentences"):
+        lines += [
+            "",
+            f"**Teacher labeling**: {label['sentences']:,} transfer sentences at "
+            f"{label['sentences_per_second']:,.1f}/s; padding waste {100 * label['padding_waste']:.1f}% of the "
+            "pieces fed to the teacher.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ def bucket_batches(
     max_tokens: int = 0,
     shuffle: bool = False,
     seed: int = 0,
+    max_padding: float = 1.0,
 ) -> list[list[int]]:
     """Group example indices into batches of similar length to cut padding.
 
@@ -22,6 +23,8 @@ def bucket_batches(
         max_tokens: at most this many padded tokens per batch, ``len(batch) * longest`` (0: no limit).
         shuffle: shuffle within length-sorted chunks and the order of batches (seeded).
         seed: seed of the shuffle.
+        max_padding: most padded share of a batch's positions (e.g. 0.05); a longer example that would push the
+            batch past it starts a new batch. 1.0: no limit.
 
     Returns:
         Lists of indices; every index appears in exactly one batch.
@@ -38,16 +41,19 @@ def bucket_batches(
         order.sort(key=lambda i: lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
-    longest = 0
+    longest = real = 0
     for i in order:
         longest_if = max(longest, lengths[i])
+        padded_if = longest_if * (len(current) + 1)
         too_many = batch_size > 0 and len(current) >= batch_size
-        too_long = max_tokens > 0 and current and longest_if * (len(current) + 1) > max_tokens
-        if current and (too_many or too_long):
+        too_long = max_tokens > 0 and current and padded_if > max_tokens
+        too_padded = max_padding < 1.0 and current and padded_if - real - lengths[i] > max_padding * padded_if
+        if current and (too_many or too_long or too_padded):
             batches.append(current)
-            current, longest_if = [], lengths[i]
+            current, longest_if, real = [], lengths[i], 0
         current.append(i)
         longest = longest_if
+        real += lengths[i]
     if current:
         batches.append(current)
     if shuffle:
