@@ -6,4 +6,13 @@ from xtremedistil_ner.languages import Language, load_languages
 
 __version__ = "0.1.0"
 
-__all__ = ["Language", "RunConfig", "XdnerError", "__version__", "load_languages", "load_recipe"]
+__all__ = ["Language", "RunConfig", "StudentTagger", "XdnerError", "__version__", "load_languages", "load_recipe"]
+
+
+def __getattr__(name: str) -> object:
+    """Import ``StudentTagger`` on first use: ``import xtremedistil_ner`` (and ``xdner --help``) stays light."""
+    if name == "StudentTagger":
+        from xtremedistil_ner.student.model import StudentTagger
+
+        return StudentTagger
+    raise AttributeError(f"module 'xtremedistil_ner' has no attribute {name!r}")
