@@ -66,7 +66,11 @@ class DevSet:
 
 @dataclass
 class StageResult:
-    """What one stage did: the dev curve, the chosen point and why."""
+    """What one stage did: the dev curve, the chosen point and why.
+
+    ``seconds`` is the stage's wall time, ``eval_seconds`` the part spent on dev evaluations, and
+    ``words_per_second`` the training throughput (words over ``seconds - eval_seconds``).
+    """
 
     name: str
     objective: str
@@ -79,6 +83,7 @@ class StageResult:
     best_metric: float = 0.0
     metric: str = ""
     train_loss: list[tuple[int, float]] = field(default_factory=list)
+    eval_seconds: float = 0.0
 
 
 class DistillModel(nn.Module):
@@ -264,7 +269,9 @@ class Distiller:
                         (step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0)))
                     )
                     running = 0.0
+                    eval_start = time.perf_counter()
                     value = self._dev_metric(stage, dev, lookup)
+                    result.eval_seconds += time.perf_counter() - eval_start
                     result.dev_curve.append((step, value))
                     better = best is None or (value < best if stage.objective == "hidden" else value > best)
                     if better:
@@ -273,7 +280,8 @@ class Distiller:
                     logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
             epoch += 1
         result.seconds = time.perf_counter() - start
-        result.words_per_second = words / max(result.seconds, 1e-9)
+        # training throughput: dev evaluations are timed apart (eval_seconds)
+        result.words_per_second = words / max(result.seconds - result.eval_seconds, 1e-9)
         result.best_metric = float(best if best is not None else 0.0)
         model.load_state_dict(best_state)
         self._carry = (metric, result.best_metric)
