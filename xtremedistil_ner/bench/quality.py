@@ -160,6 +160,7 @@ def run_quality(
             "scores": _scores(run.scores),
             "stages": [dataclasses.asdict(s) for s in run.stages],
             "seconds": round(time.perf_counter() - start, 1),
+            "student_params": run.student.num_parameters(),
         }
         results["params"] = {"teacher": side.teacher.num_parameters(), "student": run.student.num_parameters()}
         write_json(out / "quality.json", results)
