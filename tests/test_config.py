@@ -39,3 +39,17 @@ def test_overrides_and_int_to_float(tmp_path):
     cfg = load_recipe(path, **{"data.langs": "de", "seed": 5, "data.data_dir": None})
     assert cfg.teacher.lr == 1.0 and cfg.seed == 5 and cfg.data.langs == "de"
     assert [s.objective for s in cfg.distill.stages] == ["hard"]
+
+
+def test_cpu_mixed_precision_is_bf16_or_nothing():
+    from accelerate.state import AcceleratorState
+
+    from xtremedistil_ner.config import RunConfig
+    from xtremedistil_ner.pipeline import make_accelerator
+
+    try:
+        for asked, got in (("bf16", "bf16"), ("fp16", "no")):
+            AcceleratorState._reset_state(True)  # one Accelerator per process, as in a real run
+            assert make_accelerator(RunConfig(cpu=True, mixed_precision=asked)).mixed_precision == got
+    finally:
+        AcceleratorState._reset_state(True)

@@ -191,7 +191,14 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a run needs; saved as ``config.json`` in the run directory."""
+    """Everything a run needs; saved as ``config.json`` in the run directory.
+
+    Attributes:
+        name: shown in reports.
+        seed: seeds Python, NumPy and torch before anything is built.
+        cpu: run on the CPU even when a GPU is present.
+        mixed_precision: ``no``, ``fp16`` (GPU) or ``bf16`` (GPU, or CPU autocast where the CPU has BF16 units).
+    """
 
     name: str = "run"
     seed: int = 13

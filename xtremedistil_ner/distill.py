@@ -252,7 +252,8 @@ class Distiller:
                 if step >= total:
                     break
                 wrapped.train()
-                losses = self._loss(wrapped, stage, data, ids, lookup)
+                with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
+                    losses = self._loss(wrapped, stage, data, ids, lookup)
                 loss = sum(losses.values())
                 acc.backward(loss)
                 if self.cfg.grad_clip:

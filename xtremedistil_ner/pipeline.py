@@ -80,9 +80,16 @@ class RunState:
 
 
 def make_accelerator(cfg: RunConfig) -> Accelerator:
-    """The one Accelerator of a run (CPU when asked or when no GPU is present)."""
+    """The one Accelerator of a run (CPU when asked or when no GPU is present).
+
+    On the CPU only ``bf16`` mixed precision applies (autocast; fast where the CPU has AVX-512 BF16 or AMX);
+    ``fp16`` there falls back to full precision.
+    """
     cpu = cfg.cpu or not torch.cuda.is_available()
-    return Accelerator(cpu=cpu, mixed_precision="no" if cpu else cfg.mixed_precision)
+    precision = cfg.mixed_precision
+    if cpu and precision == "fp16":
+        precision = "no"
+    return Accelerator(cpu=cpu, mixed_precision=precision)
 
 
 def _timed(state: RunState, name: str):
