@@ -51,13 +51,16 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[
         One list of tag ids per sentence, as long as the sentence.
     """
     batch, seq, _ = emissions.shape
+    ragged = bool((lengths != seq).any())
     score = crf.start + emissions[:, 0]
     history = []
     for t in range(1, seq):
         # shape: (batch, num_tags, num_tags) = score_i + trans_ij + emit_j
         total = score[:, :, None] + crf.transitions + emissions[:, t, None, :]
-        history.append(total.argmax(1))
-        score = np.where((t < lengths)[:, None], total.max(1), score)
+        best = total.argmax(1)
+        history.append(best)
+        step = np.take_along_axis(total, best[:, None, :], 1)[:, 0]
+        score = np.where((t < lengths)[:, None], step, score) if ragged else step
     rows = np.arange(batch)
     current = (score + crf.end).argmax(1)
     paths = np.zeros((batch, seq), np.int64)
@@ -69,13 +72,11 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[
     return [paths[b, :n].tolist() for b, n in enumerate(lengths.tolist())]
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    top = x.max(axis=axis, keepdims=True)
-    return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
-
-
 def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.ndarray:
-    """Posterior tag marginals by forward-backward, vectorised over the batch.
+    """Posterior tag marginals by scaled forward-backward, vectorised over the batch.
+
+    Works in probability space, rescaling every step (the scales cancel when each position's ``alpha * beta``
+    is normalised), so a step is a matrix product and a multiply instead of a log-sum-exp.
 
     Args:
         emissions: ``(batch, seq, num_tags)``.
@@ -86,22 +87,29 @@ def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.
         ``(batch, seq, num_tags)`` probabilities; rows past a sentence's length are zero.
     """
     emit = emissions.astype(np.float64)
-    trans = crf.transitions.astype(np.float64)
     seq = emit.shape[1]
     mask = np.arange(seq)[None, :] < lengths[:, None]
-    alpha = np.empty_like(emit)
-    beta = np.empty_like(emit)
-    alpha[:, 0] = crf.start + emit[:, 0]
+    # shape: (batch, seq, num_tags); per-position constants cancel in the normalisation
+    weights = np.exp(emit - emit.max(-1, keepdims=True))
+    trans = np.exp(crf.transitions.astype(np.float64) - crf.transitions.max())
+    start = np.exp(crf.start.astype(np.float64) - crf.start.max())
+    end = np.exp(crf.end.astype(np.float64) - crf.end.max())
+    alpha = np.empty_like(weights)
+    beta = np.empty_like(weights)
+    a = start * weights[:, 0]
+    alpha[:, 0] = a / a.sum(1, keepdims=True)
     for t in range(1, seq):
-        step = _logsumexp(alpha[:, t - 1, :, None] + trans, 1) + emit[:, t]
-        alpha[:, t] = np.where(mask[:, t, None], step, alpha[:, t - 1])
-    beta[:, seq - 1] = crf.end
+        a = (alpha[:, t - 1] @ trans) * weights[:, t]
+        a /= a.sum(1, keepdims=True)
+        alpha[:, t] = np.where(mask[:, t, None], a, alpha[:, t - 1])
+    beta[:, seq - 1] = end
     for t in range(seq - 2, -1, -1):
-        # shape: (batch, num_tags) = logsumexp_j trans_ij + emit_{t+1,j} + beta_{t+1,j}
-        step = _logsumexp(trans[None] + (emit[:, t + 1] + beta[:, t + 1])[:, None, :], 2)
-        beta[:, t] = np.where(mask[:, t + 1, None], step, crf.end)
-    log_z = _logsumexp(alpha[:, -1] + crf.end, 1)
-    return np.exp(alpha + beta - log_z[:, None, None]) * mask[:, :, None]
+        # shape: (batch, num_tags) = sum_j trans_ij * w_{t+1,j} * beta_{t+1,j}
+        b = (weights[:, t + 1] * beta[:, t + 1]) @ trans.T
+        b /= b.sum(1, keepdims=True)
+        beta[:, t] = np.where(mask[:, t + 1, None], b, end)
+    post = alpha * beta
+    return post / post.sum(-1, keepdims=True) * mask[:, :, None]
 
 
 def decode_with_scores(
