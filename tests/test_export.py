@@ -105,9 +105,13 @@ def test_onnx_and_int8_runtimes_agree_with_pytorch(loaded, tmp_path):
         loaded.tags,
         gold,
     )
-    assert result["onnx"]["agreement"] == 1.0 and result["onnx"]["f1_change"] == 0.0
-    assert result["pytorch"]["agreement"] == 1.0
-    assert 0.0 <= result["onnx-int8"]["agreement"] <= 1.0  # int8 agreement on a real student: xdner export --check
+    overall = result["overall"]
+    assert overall["onnx"]["agreement"] == 1.0 and overall["onnx"]["f1_change"] == 0.0
+    assert overall["pytorch"]["agreement"] == 1.0
+    assert 0.0 <= overall["onnx-int8"]["agreement"] <= 1.0
+    assert (
+        result["languages"]["de"] == overall
+    )  # one language: the same figures  # int8 agreement on a real student: xdner export --check
 
 
 def test_cli_export_and_check(smoke_run, tmp_path, monkeypatch):

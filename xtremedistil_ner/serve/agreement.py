@@ -28,24 +28,43 @@ def compare_backends(
     reference: str = "pytorch",
     mode: str = "conlleval",
     batch_size: int = 64,
-) -> dict[str, dict[str, float]]:
-    """Tag ``sentences`` with every backend; compare each with ``reference`` and with the gold tags.
+) -> dict[str, Any]:
+    """Tag ``sentences`` once with every backend; compare each with ``reference`` and with the gold tags.
 
     Returns:
-        Per backend: ``entities``, ``agreement`` (share of the reference's entities found with the same span and
-        type), ``exact_sentences`` (share of sentences tagged identically), ``f1`` (micro entity F1 vs gold)
-        and ``f1_change`` (vs the reference, in F1 points x 100).
+        ``{"overall": {backend: figures}, "languages": {lang: {backend: figures}}}`` where the figures are
+        ``entities``, ``agreement`` (share of the reference's entities found with the same span and type),
+        ``exact_sentences`` (share of sentences tagged identically), ``f1`` (micro entity F1 vs gold) and
+        ``f1_change`` (vs the reference, in F1 points).
     """
     words = [list(s.tokens) for s in sentences]
-    gold = [list(s.tags or ()) for s in sentences]
     predicted = {
         name: [list(p.tags) for p in predict_words(b, tokenizer, tags, words, batch_size=batch_size)]
         for name, b in backends.items()
     }
-    ref_rows = predicted[reference]
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(sentences):
+        groups.setdefault(s.lang, []).append(i)
+    everything = list(range(len(sentences)))
+    return {
+        "overall": _figures(predicted, sentences, everything, reference, mode),
+        "languages": {lang: _figures(predicted, sentences, ids, reference, mode) for lang, ids in groups.items()},
+    }
+
+
+def _figures(
+    predicted: Mapping[str, list[list[str]]],
+    sentences: Sequence[Sentence],
+    ids: Sequence[int],
+    reference: str,
+    mode: str,
+) -> dict[str, dict[str, float]]:
+    gold = [list(sentences[i].tags or ()) for i in ids]
+    ref_rows = [predicted[reference][i] for i in ids]
     ref_entities = entity_set(ref_rows)
     out: dict[str, dict[str, float]] = {}
-    for name, rows in predicted.items():
+    for name, all_rows in predicted.items():
+        rows = [all_rows[i] for i in ids]
         found = entity_set(rows)
         out[name] = {
             "entities": float(len(found)),
@@ -82,17 +101,7 @@ def check_export(student_dir: Path, cfg: RunConfig, split: str = "test") -> dict
         backends["onnx-int8"] = OnnxBackend(onnx_dir / "model.int8.onnx", loaded.lookup)
     corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
     sentences = corpus.split(split)
-    result: dict[str, Any] = {
-        "split": split,
-        "sentences": len(sentences),
-        "overall": compare_backends(backends, loaded.tokenizer, loaded.tags, sentences, mode=cfg.eval.mode),
-        "languages": {},
-    }
-    for lang, data in corpus.languages.items():
-        part = getattr(data, split)
-        if part:
-            result["languages"][lang] = compare_backends(
-                backends, loaded.tokenizer, loaded.tags, part, mode=cfg.eval.mode
-            )
+    compared = compare_backends(backends, loaded.tokenizer, loaded.tags, sentences, mode=cfg.eval.mode)
+    result: dict[str, Any] = {"split": split, "sentences": len(sentences), **compared}
     write_json(onnx_dir / "agreement.json", result)
     return result
