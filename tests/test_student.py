@@ -84,3 +84,14 @@ def test_teacher_vectors_across_tokenizers(mbert_tokenizer, xlmr_tokenizer):
     same, have_same = teacher_vectors(("<unk>", "Berlin"), mbert_tokenizer, mbert_tokenizer, table)
     assert have_same.tolist() == [False, True]
     assert torch.equal(same[1], table[mbert_tokenizer.convert_tokens_to_ids("Berlin")])
+
+
+def test_equal_length_batches_skip_packing_at_inference_with_the_same_emissions(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, SENTENCES)
+    lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
+    torch.manual_seed(0)
+    model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()
+    batch = make_batch(feats, lookup, [1, 1])  # equal lengths: the unpacked path
+    mixed = make_batch(feats, lookup, [2, 1])  # different lengths: packed
+    with torch.no_grad():
+        assert torch.allclose(model(batch).emissions[0], model(mixed).emissions[1, : batch.mask.size(1)], atol=1e-6)

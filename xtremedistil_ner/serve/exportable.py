@@ -68,18 +68,21 @@ class ExportableEmissions(nn.Module):
 
 
 def dense_inputs(features: Featurized, lookup: np.ndarray, ids: list[int] | range) -> tuple[np.ndarray, np.ndarray]:
-    """``(piece_ids, piece_counts)`` int64 arrays of sentences ``ids`` (student ids via ``lookup``).
+    """``(piece_ids, piece_counts)`` int64 arrays of sentences ``ids`` (student ids via ``lookup``), no Python loop.
 
     Returns:
         ``(batch, seq, max_pieces)`` piece ids (0 past each word's count) and ``(batch, seq)`` counts.
     """
-    so, wo = features.sentence_offsets, features.word_offsets
-    seq = max(int(so[i + 1] - so[i]) for i in ids)
-    counts = np.zeros((len(ids), seq), np.int64)
-    for row, i in enumerate(ids):
-        counts[row, : so[i + 1] - so[i]] = np.diff(wo[so[i] : so[i + 1] + 1])
-    pieces = np.zeros((len(ids), seq, max(1, int(counts.max()))), np.int64)
-    for row, i in enumerate(ids):
-        for col, w in enumerate(range(so[i], so[i + 1])):
-            pieces[row, col, : counts[row, col]] = lookup[features.pieces[wo[w] : wo[w + 1]]]
-    return pieces, counts
+    rows = np.asarray(ids, np.int64)
+    starts = features.sentence_offsets[rows]
+    lengths = features.sentence_offsets[rows + 1] - starts
+    # shape: (batch, seq), the word index of each slot (0 where the sentence has ended)
+    valid = np.arange(lengths.max())[None, :] < lengths[:, None]
+    words = np.where(valid, starts[:, None] + np.arange(lengths.max())[None, :], 0)
+    first = features.word_offsets[words]
+    counts = np.where(valid, features.word_offsets[words + 1] - first, 0)
+    # shape: (batch, seq, max_pieces)
+    slots = np.arange(max(1, int(counts.max())))[None, None, :]
+    has = slots < counts[:, :, None]
+    pieces = np.where(has, lookup[features.pieces[np.where(has, first[:, :, None] + slots, 0)]], 0)
+    return pieces.astype(np.int64), counts.astype(np.int64)

@@ -135,11 +135,16 @@ class StudentTagger(nn.Module):
         x[mask.flatten()] = words
         x = self.dropout(x.view(bsz, seq, -1))
         lengths = mask.sum(1).cpu()
+        # at inference, a batch of equal lengths (one sentence, or a full length bucket) needs no packing
+        unpadded = not self.training and bool((lengths == seq).all())
         for layer in self.lstm:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, _ = layer(packed)
-            # shape: (batch, seq, 2 * hidden_size)
-            x, _ = pad_packed_sequence(out, batch_first=True, total_length=seq)
+            if unpadded:
+                x, _ = layer(x)
+            else:
+                packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+                out, _ = layer(packed)
+                # shape: (batch, seq, 2 * hidden_size)
+                x, _ = pad_packed_sequence(out, batch_first=True, total_length=seq)
             x = self.dropout(x)
         return StudentOutput(emissions=self.head.emissions(x), hidden=x, mask=mask)
 
