@@ -47,9 +47,9 @@ def test_ratios_are_teacher_over_student():
         "models": [_model("student (PyTorch)", "student", 1000, 2.0), _model("mBERT", "hf", 50000, 500.0)],
     }
     report["ratios"] = ratios(report)
-    assert report["ratios"]["mBERT"]["params"] == 50.0
-    assert report["ratios"]["mBERT"]["batch/end_to_end"] == 250.0
-    assert "| mBERT | 50.0x | 250x |" in to_markdown(report)
+    assert report["ratios"]["mBERT"]["student (PyTorch)"]["params"] == 50.0
+    assert report["ratios"]["mBERT"]["student (PyTorch)"]["batch/end_to_end"] == 250.0
+    assert "| mBERT | student (PyTorch) | 50.0x | 250x |" in to_markdown(report)
 
 
 @pytest.mark.slow

@@ -94,7 +94,7 @@ def entities_of(words: Sequence[Word], tags: Sequence[str], scores: Sequence[flo
     out = []
     for first, last, kind in bio_spans(tags):
         start, end = words[first].start, words[last - 1].end
-        score = float(np.mean(scores[first:last]))
+        score = sum(scores[first:last]) / (last - first)
         out.append(Entity(text[start:end], kind, start, end, score, first, last))
     return out
 
