@@ -114,6 +114,9 @@ class OnnxBackend:
             raise XdnerError(f"{model.parent}: no exported student (run: xdner export STUDENT)")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # no busy-waiting between runs: spinning intra-op threads steal the CPU from the tokenizer and the
+        # NumPy decoder that run between two model calls (the whole text -> entities path got slower)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
