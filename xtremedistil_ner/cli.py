@@ -183,6 +183,9 @@ def evaluate(
     out_console.print(table)
 
 
+PREDICT_CHUNK = 8192
+
+
 class OutputFormat(StrEnum):
     """How ``xdner predict`` writes its results."""
 
@@ -218,15 +221,21 @@ def predict(
 
     predictions: list = []
 
-    def run(_: ProgressHook) -> str:
+    def run(progress: ProgressHook) -> str:
         if input != "-" and not Path(input).is_file():
             raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
         data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
-        texts = read_utf8_lines(data, "<stdin>" if input == "-" else input)
+        texts = read_utf8_lines(data, "<stdin>" if input == "-" else input)  # every line checked before any work
         tagger = StudentTagger.from_pretrained(student)
-        predictions.extend(tagger.predict(texts, batch_size=batch_size))
         render = (lambda p: p.to_json() + "\n") if format is OutputFormat.jsonl else (lambda p: p.to_conll())
-        return "".join(render(p) for p in predictions)
+        advance = progress.task("predict: sentences", len(texts))
+        parts = []
+        for start in range(0, len(texts), PREDICT_CHUNK):  # bounded memory for intermediate arrays
+            chunk = tagger.predict(texts[start : start + PREDICT_CHUNK], batch_size=batch_size)
+            predictions.extend(chunk)
+            parts.append("".join(render(p) for p in chunk))
+            advance(len(chunk))
+        return "".join(parts)
 
     text = _run(run)
     if output is None:
