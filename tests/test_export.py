@@ -134,3 +134,24 @@ def test_cli_export_and_check(smoke_run, tmp_path, monkeypatch):
     assert agreement["sentences"] == 40 and set(agreement["languages"]) == {"de", "hi"}
     assert agreement["overall"]["onnx"]["agreement"] == 1.0
     assert set(agreement["overall"]) == {"pytorch", "onnx", "onnx-int8"}
+
+
+def test_single_sentence_python_path_equals_the_batched_numpy_path():
+    from xtremedistil_ner.serve.crf_numpy import decode_with_scores
+
+    tags = TagVocab.from_types(["PER", "ORG", "LOC"])
+    torch.manual_seed(3)
+    crf = CRF(len(tags), tags.forbidden_transitions(), tags.forbidden_starts())
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.mul_(20)
+    scores = crf_scores(crf)
+    rng = np.random.default_rng(4)
+    for length in (1, 2, 5, 31):
+        emissions = (rng.standard_normal((1, length, len(tags))) * 5).astype(np.float32)
+        padded = np.concatenate([emissions, np.zeros((1, 3, len(tags)), np.float32)], axis=1)
+        batch = np.concatenate([padded, rng.standard_normal((1, length + 3, len(tags))).astype(np.float32)])
+        ((path, probs),) = decode_with_scores(emissions, np.array([length]), scores)
+        (ref_path, ref_probs), _ = decode_with_scores(batch, np.array([length, length + 3]), scores)
+        assert path == ref_path
+        assert np.allclose(probs, ref_probs, atol=1e-6)

@@ -7,6 +7,7 @@ equals :meth:`CRF.decode` and never emits ``O -> I-X``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import add, mul
 
 import numpy as np
 
@@ -115,7 +116,64 @@ def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.
 def decode_with_scores(
     emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores
 ) -> list[tuple[list[int], list[float]]]:
-    """Viterbi paths and the posterior marginal of each chosen tag, per sentence."""
+    """Viterbi paths and the posterior marginal of each chosen tag, per sentence.
+
+    A lone sentence takes a plain-Python path: with ~7 tags, NumPy's per-call overhead on tiny arrays costs
+    more than the arithmetic (0.78 ms vs 0.25 ms for 32 words, measured here).
+    """
+    if emissions.shape[0] == 1:
+        n = int(lengths[0])
+        rows = emissions[0, :n].astype(np.float64).tolist()
+        path = _viterbi_one(rows, crf)
+        one = _marginals_one(rows, crf)
+        return [(path, [one[t][tag] for t, tag in enumerate(path)])]
     paths = viterbi(emissions, lengths, crf)
     probs = marginals(emissions, lengths, crf)
     return [(p, probs[b, np.arange(len(p)), p].tolist()) for b, p in enumerate(paths)]
+
+
+def _viterbi_one(emissions: list[list[float]], crf: CrfScores) -> list[int]:
+    """:func:`viterbi` of one sentence, ``(n_words, num_tags)`` as lists."""
+    tags = range(len(crf.start))
+    into = crf.transitions.T.tolist()  # into[j][i] = score of i -> j
+    score = list(map(add, crf.start.tolist(), emissions[0]))
+    back = []
+    for emit in emissions[1:]:
+        pointers, new = [], []
+        for j in tags:
+            cands = list(map(add, score, into[j]))
+            best = max(cands)
+            pointers.append(cands.index(best))
+            new.append(best + emit[j])
+        back.append(pointers)
+        score = new
+    final = list(map(add, score, crf.end.tolist()))
+    path = [final.index(max(final))]
+    for pointers in reversed(back):
+        path.append(pointers[path[-1]])
+    return path[::-1]
+
+
+def _scaled(values: list[float]) -> list[float]:
+    total = sum(values)
+    return [x / total for x in values]
+
+
+def _marginals_one(emissions: list[list[float]], crf: CrfScores) -> list[list[float]]:
+    """:func:`marginals` of one sentence (scaled forward-backward in probability space), as lists."""
+    tags = range(len(crf.start))
+    trans = np.exp(crf.transitions.astype(np.float64) - crf.transitions.max())
+    rows, cols = trans.tolist(), trans.T.tolist()  # rows[i][j] = cols[j][i] = weight of i -> j
+    weights = np.exp(np.asarray(emissions) - np.max(emissions, axis=1, keepdims=True)).tolist()
+    start = np.exp(crf.start.astype(np.float64) - crf.start.max()).tolist()
+    end = np.exp(crf.end.astype(np.float64) - crf.end.max()).tolist()
+    alphas = [_scaled(list(map(mul, start, weights[0])))]
+    for w in weights[1:]:
+        prev = alphas[-1]
+        alphas.append(_scaled([sum(map(mul, prev, cols[j])) * w[j] for j in tags]))
+    betas = [end]
+    for w in reversed(weights[1:]):
+        nxt = list(map(mul, w, betas[-1]))
+        betas.append(_scaled([sum(map(mul, rows[i], nxt)) for i in tags]))
+    betas.reverse()
+    return [_scaled(list(map(mul, a, b))) for a, b in zip(alphas, betas, strict=True)]
