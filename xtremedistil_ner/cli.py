@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from xtremedistil_ner.errors import XdnerError
@@ -62,7 +63,7 @@ class RichProgress(ProgressHook):
     def note(self, text: str) -> None:
         """Print a dim status line."""
         if _is_main_process():
-            self.bars.console.print(f"[dim]{text}[/dim]")
+            self.bars.console.print(f"[dim]{escape(text)}[/dim]")  # "[data] ..." is text, not markup
 
     def close(self) -> None:
         """Stop the live display."""
