@@ -220,9 +220,7 @@ def predict(
     from xtremedistil_ner.io_utils import read_utf8_lines, write_text
     from xtremedistil_ner.student.model import StudentTagger
 
-    predictions: list = []
-
-    def run(progress: ProgressHook) -> str:
+    def run(progress: ProgressHook) -> tuple[str, int]:
         if input != "-" and not Path(input).is_file():
             raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
         data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
@@ -233,17 +231,16 @@ def predict(
         parts = []
         for start in range(0, len(texts), PREDICT_CHUNK):  # bounded memory for intermediate arrays
             chunk = tagger.predict(texts[start : start + PREDICT_CHUNK], batch_size=batch_size)
-            predictions.extend(chunk)
             parts.append("".join(render(p) for p in chunk))
             advance(len(chunk))
-        return "".join(parts)
+        return "".join(parts), len(texts)
 
-    text = _run(run)
+    text, sentences = _run(run)
     if output is None:
         sys.stdout.write(text)
     else:
         write_text(output, text)
-        console.print(f"written: {output} ({len(predictions)} sentences)")
+        console.print(f"written: {output} ({sentences} sentences)")
 
 
 @app.command()

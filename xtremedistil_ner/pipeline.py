@@ -200,11 +200,11 @@ def transfer_targets(
         return [x for x in out if x is not None]
 
     made = cache.build(transfer, label, advance)
-    state.throughput["teacher_label"] = {"shards_computed": made, **stats.to_dict()}
+    label_stats = state.throughput["teacher_label"] = {"shards_computed": made, **stats.to_dict()}
     if stats.sentences:
         state.progress.note(
             f"transfer cache: {made} shard(s) computed, {stats.sentences:,} sentences at "
-            f"{stats.sentences / max(stats.seconds, 1e-9):,.0f}/s, padding {100 * stats.padding_waste:.1f}%"
+            f"{label_stats['sentences_per_second']:,.0f}/s, padding {100 * stats.padding_waste:.1f}%"
         )
     else:
         state.progress.note("transfer cache: every shard reused")

@@ -31,8 +31,6 @@ from typing import Any
 
 from xtremedistil_ner.errors import XdnerError
 
-MBERT_PARAMS_PAPER = 177_900_000
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -109,7 +107,6 @@ def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = 
 
 
 def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
-
     from xtremedistil_ner.checkpoint import load_student
     from xtremedistil_ner.data.records import Sentence
     from xtremedistil_ner.serve.predict import Backend, TorchBackend, predict_texts

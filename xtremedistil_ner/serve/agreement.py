@@ -8,15 +8,13 @@ from typing import Any
 
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.records import Sentence
-from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.data.tags import TagVocab, bio_spans
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.serve.predict import Backend, predict_words
 
 
 def entity_set(tag_rows: Sequence[Sequence[str]]) -> set[tuple[int, int, int, str]]:
     """``(sentence, first_word, last_word_exclusive, type)`` of every entity."""
-    from xtremedistil_ner.data.tags import bio_spans
-
     return {(i, a, b, kind) for i, tags in enumerate(tag_rows) for a, b, kind in bio_spans(tags)}
 
 

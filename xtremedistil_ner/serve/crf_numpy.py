@@ -92,9 +92,7 @@ def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.
     mask = np.arange(seq)[None, :] < lengths[:, None]
     # shape: (batch, seq, num_tags); per-position constants cancel in the normalisation
     weights = np.exp(emit - emit.max(-1, keepdims=True))
-    trans = np.exp(crf.transitions.astype(np.float64) - crf.transitions.max())
-    start = np.exp(crf.start.astype(np.float64) - crf.start.max())
-    end = np.exp(crf.end.astype(np.float64) - crf.end.max())
+    start, trans, end = _probability_space(crf)
     alpha = np.empty_like(weights)
     beta = np.empty_like(weights)
     a = start * weights[:, 0]
@@ -154,6 +152,15 @@ def _viterbi_one(emissions: list[list[float]], crf: CrfScores) -> list[int]:
     return path[::-1]
 
 
+def _probability_space(crf: CrfScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``exp`` of the start ``(T,)``, transition ``(T, T)`` and end ``(T,)`` scores as float64.
+
+    Each is shifted by its own max first; the shifts cancel when the marginals are normalised.
+    """
+    start, trans, end = (np.exp(x.astype(np.float64) - x.max()) for x in (crf.start, crf.transitions, crf.end))
+    return start, trans, end
+
+
 def _scaled(values: list[float]) -> list[float]:
     total = sum(values)
     return [x / total for x in values]
@@ -162,11 +169,10 @@ def _scaled(values: list[float]) -> list[float]:
 def _marginals_one(emissions: list[list[float]], crf: CrfScores) -> list[list[float]]:
     """:func:`marginals` of one sentence (scaled forward-backward in probability space), as lists."""
     tags = range(len(crf.start))
-    trans = np.exp(crf.transitions.astype(np.float64) - crf.transitions.max())
+    start_p, trans, end_p = _probability_space(crf)
     rows, cols = trans.tolist(), trans.T.tolist()  # rows[i][j] = cols[j][i] = weight of i -> j
     weights = np.exp(np.asarray(emissions) - np.max(emissions, axis=1, keepdims=True)).tolist()
-    start = np.exp(crf.start.astype(np.float64) - crf.start.max()).tolist()
-    end = np.exp(crf.end.astype(np.float64) - crf.end.max()).tolist()
+    start, end = start_p.tolist(), end_p.tolist()
     alphas = [_scaled(list(map(mul, start, weights[0])))]
     for w in weights[1:]:
         prev = alphas[-1]
