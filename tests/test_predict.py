@@ -12,7 +12,7 @@ from xtremedistil_ner.serve.predict import entities_of
 from xtremedistil_ner.serve.words import split_words
 from xtremedistil_ner.student.model import StudentTagger
 
-from .conftest import ROOT, SHARED
+from .conftest import ROOT
 
 runner = CliRunner()
 TEXTS = [
@@ -118,6 +118,5 @@ def test_cli_predict_bad_input(smoke_run, tmp_path, content, message):
 
 
 def test_cli_predict_not_a_student(tmp_path):
-    assert SHARED  # the error needs no shared data
     result = runner.invoke(app, ["predict", str(tmp_path), "-"], input="x\n")
     assert result.exit_code == 2 and "not a student directory" in result.output
