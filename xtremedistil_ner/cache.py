@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.io_utils import atomic_write, sha256_file, write_json
+from xtremedistil_ner.resume import pause_point
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -91,6 +92,7 @@ class TransferCache:
             made += 1
             if on_sentences:
                 on_sentences(len(part))
+            pause_point(f"label:shard:{k}")
         write_json(self.root / MANIFEST, manifest)
         return made
 

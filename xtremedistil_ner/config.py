@@ -65,6 +65,7 @@ class TeacherConfig:
         hidden_layer: index into ``hidden_states`` for the representation loss (0 = embeddings, -1 = last).
         pooling: subword -> word reduction for logits and hidden states: ``first``, ``mean`` or ``max``.
         label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
+        cache_shard_size: transfer sentences per cache shard (the unit of resumed labeling).
         finetune: fine-tune before labeling (false: use ``model`` as it is).
         trust_remote_code: passed to ``from_pretrained``; off unless you trust the model's code.
     """
@@ -85,6 +86,7 @@ class TeacherConfig:
     hidden_layer: int = -1
     pooling: Literal["first", "mean", "max"] = "first"
     label_batch_tokens: int = 8192
+    cache_shard_size: int = 4096
     finetune: bool = True
     trust_remote_code: bool = False
 
@@ -93,6 +95,8 @@ class TeacherConfig:
             raise ValueError("teacher.max_length must be >= 8")
         if self.epochs <= 0 or self.lr <= 0 or self.batch_size <= 0:
             raise ValueError("teacher.epochs, teacher.lr and teacher.batch_size must be > 0")
+        if self.cache_shard_size <= 0:
+            raise ValueError("teacher.cache_shard_size must be > 0")
 
 
 @dataclass(frozen=True)

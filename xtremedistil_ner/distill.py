@@ -9,6 +9,7 @@ next stage starts from it. Test data is never seen here.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
+from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
@@ -84,6 +86,15 @@ class StageResult:
     metric: str = ""
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     eval_seconds: float = 0.0
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> StageResult:
+        """Inverse of ``dataclasses.asdict`` (JSON turns tuples into lists)."""
+        raw = dict(raw)
+        raw["trainable"] = tuple(raw["trainable"])
+        for key in ("dev_curve", "train_loss"):
+            raw[key] = [tuple(x) for x in raw[key]]
+        return cls(**raw)
 
 
 class DistillModel(nn.Module):
@@ -210,6 +221,17 @@ class Distiller:
             )
         return losses
 
+    def restore_finished(self, store: ResumeStore, finished: Sequence[dict]) -> list[StageResult]:
+        """Continue after the finished stages recorded in ``store``: their chosen state, carry and RNG."""
+        last = len(finished) - 1
+        self.model.load_state_dict(store.finished_model(last))
+        metric, value = finished[last]["carry"]
+        self._carry = (metric, float(value))
+        rng = store.finished_rng(last)
+        if rng is not None:
+            set_rng(rng)
+        return [StageResult.from_dict(f["result"]) for f in finished]
+
     def run_stage(
         self,
         stage: Stage,
@@ -217,8 +239,14 @@ class Distiller:
         dev: DevSet,
         lookup: np.ndarray,
         on_step: Callable[[int], None] | None = None,
+        store: ResumeStore | None = None,
+        index: int = 0,
     ) -> StageResult:
-        """Train one stage and leave the student at the stage's best dev checkpoint."""
+        """Train one stage and leave the student at the stage's best dev checkpoint.
+
+        With ``store``, the stage saves its state at every dev evaluation, continues from a saved state of
+        stage ``index`` when there is one, and is recorded as finished at the end.
+        """
         import time
 
         acc = self.accelerator
@@ -242,15 +270,31 @@ class Distiller:
         if self._carry is not None and self._carry[0] == metric:
             best = self._carry[1]
             result.dev_curve.append((0, best))
-        step, epoch, words, running = 0, 0, 0, 0.0
-        start = time.perf_counter()
+        step, epoch, skip, words, running, elapsed = 0, 0, 0, 0, 0.0, 0.0
+        saved = store.checkpoint(index) if store is not None else None
+        if saved is not None:  # resume: model, best state, optimizer, RNG and data position as saved
+            model.load_state_dict(saved.model)
+            best_state = saved.best
+            optimizer.load_state_dict(saved.optimizer)
+            if saved.rng is not None:
+                set_rng(saved.rng)
+            p = saved.progress
+            step, epoch, skip, words, elapsed = p["step"], p["epoch"], p["position"], p["words"], p["elapsed"]
+            best = p["best"]
+            result = StageResult.from_dict(p["result"])
+            logger.info(f"{stage.name}: resumed at step {step}/{total}")
+            if on_step:
+                on_step(step)
+        start = time.perf_counter() - elapsed
         while step < total:
             batches = bucket_batches(
                 lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch
             )
-            for ids in batches[acc.process_index :: acc.num_processes]:
+            mine = batches[acc.process_index :: acc.num_processes]
+            for position in range(skip, len(mine)):
                 if step >= total:
                     break
+                ids = mine[position]
                 wrapped.train()
                 with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
                     losses = self._loss(wrapped, stage, data, ids, lookup)
@@ -279,6 +323,21 @@ class Distiller:
                         best, result.best_step = value, step
                         best_state = copy.deepcopy(model.state_dict())
                     logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
+                    if store is not None and step < total:
+                        progress = {
+                            "stage_index": index,
+                            "stage": stage.name,
+                            "step": step,
+                            "epoch": epoch,
+                            "position": position + 1,
+                            "words": words,
+                            "best": best,
+                            "elapsed": time.perf_counter() - start,
+                            "result": dataclasses.asdict(result),
+                        }
+                        store.save_checkpoint(progress, model, best_state, optimizer)
+                pause_point(f"step:{stage.name}:{step}")
+            skip = 0
             epoch += 1
         result.seconds = time.perf_counter() - start
         # training throughput: dev evaluations are timed apart (eval_seconds)
@@ -287,6 +346,8 @@ class Distiller:
         model.load_state_dict(best_state)
         self._carry = (metric, result.best_metric)
         set_trainable(model, [n for n, _ in model.named_parameters()])
+        if store is not None:
+            store.save_finished(index, {"result": dataclasses.asdict(result), "carry": list(self._carry)}, model)
         return result
 
     def _dev_metric(self, stage: Stage, dev: DevSet, lookup: np.ndarray) -> float:

@@ -7,6 +7,8 @@ A trained teacher in ``OUT/teacher`` and a cache in ``OUT/cache`` are reused whe
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -31,6 +33,7 @@ from xtremedistil_ner.evaluate import LanguageScores, score
 from xtremedistil_ner.io_utils import write_json
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.resume import ResumeStore, pause_point
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings, teacher_vectors
@@ -181,9 +184,9 @@ def transfer_targets(
     t = state.cfg.teacher
     settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
     key = data_fingerprint(transfer) + teacher.fingerprint + settings
-    import hashlib
-
-    cache = TransferCache(cache_dir or state.out / "cache", hashlib.sha256(key.encode()).hexdigest())
+    cache = TransferCache(
+        cache_dir or state.out / "cache", hashlib.sha256(key.encode()).hexdigest(), shard_size=t.cache_shard_size
+    )
     advance = state.progress.task("teacher: label transfer set", len(transfer))
 
     stats = LabelStats()
@@ -266,22 +269,42 @@ def distill_student(
     gold: TrainSet | None,
     dev: DevSet,
     lookup: np.ndarray,
+    store: ResumeStore | None = None,
 ) -> list[StageResult]:
-    """Walk the schedule; return what each stage did."""
+    """Walk the schedule; return what each stage did (continuing after what ``store`` holds, if given)."""
     cfg = state.cfg
     stages = build_schedule(cfg.distill.stages, student.layer_names, cfg.student.freeze_embeddings)
     distiller = Distiller(student, teacher.hidden_size, tags, cfg.distill, state.accelerator, cfg.seed, cfg.eval.mode)
-    results = []
-    for stage in stages:
+    results: list[StageResult] = []
+    finished = store.finished()[: len(stages)] if store is not None else []
+    if store is not None and finished:
+        results = distiller.restore_finished(store, finished)
+        state.progress.note(f"resuming: {len(finished)} of {len(stages)} stage(s) already done ({store.root})")
+    for index, stage in enumerate(stages):
+        if index < len(results):
+            continue
         data = gold if stage.data == "labeled" else train
         if data is None:
             raise XdnerError(f"stage {stage.name} needs labeled data")
         n_batches = -(-len(data.features) // cfg.distill.batch_size)
         advance = state.progress.task(f"student: {stage.name}", max(1, int(np.ceil(n_batches * stage.epochs))))
-        results.append(distiller.run_stage(stage, data, dev, lookup, advance))
+        results.append(distiller.run_stage(stage, data, dev, lookup, advance, store, index))
+        if store is not None and store.resumed_from:
+            state.progress.note(f"resumed {store.resumed_from} from {store.root}")
+            store.resumed_from = ""
         best = results[-1]
         state.progress.note(f"{stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}")
     return results
+
+
+def run_fingerprint(cfg: RunConfig, teacher: Teacher, corpus: Corpus) -> str:
+    """Identity of a student's training: the recipe (but its name), the teacher's weights and every split's data."""
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "eval")}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest.update(teacher.fingerprint.encode())
+    for split in ("train", "dev", "transfer"):
+        digest.update(data_fingerprint(corpus.split(split)).encode())
+    return digest.hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -332,8 +355,13 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
     return TeacherSide(langs, corpus, tags, teacher, teacher_scores, teacher_dev, targets)
 
 
-def student_side(state: RunState, side: TeacherSide, cfg: RunConfig | None = None) -> StudentRun:
-    """Build, distil and score one student on the shared teacher side (``cfg`` overrides student/distill)."""
+def student_side(
+    state: RunState, side: TeacherSide, cfg: RunConfig | None = None, resume_dir: Path | None = None
+) -> StudentRun:
+    """Build, distil and score one student on the shared teacher side (``cfg`` overrides student/distill).
+
+    With ``resume_dir``, the stages save their state there and a rerun continues where a killed one stopped.
+    """
     cfg = cfg or state.cfg
     corpus, tags, teacher = side.corpus, side.tags, side.teacher
     with _timed(state, "student_build"):
@@ -355,8 +383,14 @@ def student_side(state: RunState, side: TeacherSide, cfg: RunConfig | None = Non
         sub_state = dataclasses.replace(state, cfg=cfg)
         student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features], tokenizer)
     with _timed(state, "student_distill"):
-        stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup)
+        store = None
+        if resume_dir is not None:
+            acc = state.accelerator
+            fingerprint = run_fingerprint(cfg, teacher, corpus)
+            store = ResumeStore(resume_dir, fingerprint, acc.process_index, acc.num_processes, acc.wait_for_everyone)
+        stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store)
     with _timed(state, "student_eval"):
+        pause_point("eval:student")
         test = corpus.split("test")
         test_features = featurize(tokenizer, test)
         student_pred = predict_tags(student, test_features, lookup, cfg.eval.batch_size, state.accelerator.device)
@@ -384,7 +418,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
 
     state = start_run(cfg, out, progress)
     side = teacher_side(state)
-    run = student_side(state, side)
+    run = student_side(state, side, resume_dir=out / "state")
     if state.accelerator.is_main_process:
         save_student(out / "student", run.student.cpu(), side.tags, run.vocab, run.tokenizer)
     report = build_report(
