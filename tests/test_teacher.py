@@ -73,3 +73,31 @@ def test_xlmr_bare_underscore_is_skipped_for_the_label(xlmr_tokenizer):
     assert len(labelled) == 3
     chosen = xlmr_tokenizer.convert_ids_to_tokens(batch["input_ids"][0, labelled].tolist())
     assert "▁" not in chosen, (pieces, chosen)
+
+
+def test_pretrained_teacher_weights_load_through_safetensors_only(tmp_path, mbert_tokenizer):
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from tests.conftest import MBERT
+    from xtremedistil_ner.config import TeacherConfig
+    from xtremedistil_ner.errors import XdnerError
+    from xtremedistil_ner.teacher import build_teacher
+
+    config = AutoConfig.from_pretrained(
+        str(MBERT), num_hidden_layers=1, hidden_size=16, num_attention_heads=2, intermediate_size=32, num_labels=7
+    )
+    model = AutoModelForTokenClassification.from_config(config)
+    tags = TagVocab.from_types(["PER", "ORG", "LOC"])
+    for name in ("pickled", "safe"):
+        model.save_pretrained(tmp_path / name)
+        mbert_tokenizer.save_pretrained(tmp_path / name)
+    # an old-style checkpoint: weights only as a pickled pytorch_model.bin (save_pretrained no longer writes it)
+    (tmp_path / "pickled" / "model.safetensors").unlink()
+    torch.save(model.state_dict(), tmp_path / "pickled" / "pytorch_model.bin")
+    with pytest.raises(XdnerError, match="only safetensors weights are read"):
+        build_teacher(TeacherConfig(model=str(tmp_path / "pickled")), tags)
+    loaded, _ = build_teacher(TeacherConfig(model=str(tmp_path / "safe")), tags)
+    assert torch.equal(loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
+    # opting in reads pytorch_model.bin with torch.load(weights_only=True) (transformers' loader)
+    loaded, _ = build_teacher(TeacherConfig(model=str(tmp_path / "pickled"), allow_bin_weights=True), tags)
+    assert torch.equal(loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)

@@ -68,6 +68,8 @@ class TeacherConfig:
         cache_shard_size: transfer sentences per cache shard (the unit of resumed labeling).
         finetune: fine-tune before labeling (false: use ``model`` as it is).
         trust_remote_code: passed to ``from_pretrained``; off unless you trust the model's code.
+        allow_bin_weights: accept a ``model`` that has only ``pytorch_model.bin`` (read by transformers with
+            ``torch.load(weights_only=True)``); off: safetensors weights only.
     """
 
     model: str = ""
@@ -89,6 +91,7 @@ class TeacherConfig:
     cache_shard_size: int = 4096
     finetune: bool = True
     trust_remote_code: bool = False
+    allow_bin_weights: bool = False
 
     def __post_init__(self) -> None:
         if self.max_length < 8:

@@ -244,7 +244,8 @@ def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, 
                 cfg.model,
                 ignore_mismatched_sizes=True,
                 trust_remote_code=cfg.trust_remote_code,
-                use_safetensors=None,
+                use_safetensors=None if cfg.allow_bin_weights else True,
+                weights_only=True,
                 **label_args,
             )
         else:
@@ -257,7 +258,14 @@ def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, 
             config.vocab_size = max(config.vocab_size, len(tokenizer))
             model = AutoModelForTokenClassification.from_config(config)
     except (OSError, ValueError) as exc:
-        raise XdnerError(f"cannot load teacher {source!r}: {exc}") from None
+        hint = ""
+        if cfg.model and not cfg.allow_bin_weights and "safetensors" in str(exc):
+            hint = (
+                " (only safetensors weights are read: convert the checkpoint with save_pretrained(...,"
+                " safe_serialization=True), or set [teacher] allow_bin_weights = true to read pytorch_model.bin"
+                " with torch.load(weights_only=True))"
+            )
+        raise XdnerError(f"cannot load teacher {source!r}: {exc}{hint}") from None
     return model, tokenizer
 
 
