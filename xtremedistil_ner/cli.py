@@ -38,6 +38,13 @@ LangsOpt = Annotated[str | None, typer.Option(help="'all' (the 41 of languages.t
 DataOpt = Annotated[Path | None, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.tsv (overrides recipe).")]
 OutOpt = Annotated[Path, typer.Option(help="Run directory (teacher, cache, student, reports).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Override the recipe seed.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override one recipe key, SECTION.KEY=VALUE (repeatable), e.g. --set data.max_transfer_per_lang=2000.",
+    ),
+]
 
 
 class RichProgress(ProgressHook):
@@ -79,12 +86,14 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _load(recipe: Path | None, langs: str | None, data: Path | None, seed: int | None) -> Any:
-    from xtremedistil_ner.config import load_recipe
+def _load(
+    recipe: Path | None, langs: str | None, data: Path | None, seed: int | None, sets: list[str] | None = None
+) -> Any:
+    from xtremedistil_ner.config import load_recipe, parse_assignment
 
-    return load_recipe(
-        recipe or DEFAULT_RECIPE, **{"data.langs": langs, "data.data_dir": str(data) if data else None, "seed": seed}
-    )
+    overrides = dict(parse_assignment(item) for item in sets or ())
+    overrides.update({"data.langs": langs, "data.data_dir": str(data) if data else None, "seed": seed})
+    return load_recipe(recipe or DEFAULT_RECIPE, **overrides)
 
 
 def _run(fn: Callable[[ProgressHook], Any]) -> Any:
@@ -105,6 +114,7 @@ def distill(
     data: DataOpt = None,
     out: OutOpt = Path("runs/latest"),
     seed: SeedOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Run the whole pipeline: teacher -> transfer cache -> student stages -> per-language report.
 
@@ -113,11 +123,14 @@ def distill(
     Examples:
       xdner distill --langs all
       xdner distill --recipe recipes/single-de.toml --data my_data --out runs/de
+      xdner distill --set data.max_transfer_per_lang=2000 --out runs/small
+
+    Rerunning a killed run with the same --out resumes it (see README, "Crash and resume").
     """
     from xtremedistil_ner.pipeline import run_distill
     from xtremedistil_ner.report import render_table
 
-    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
     report = _run(lambda p: run_distill(cfg, out, p))
     out_console.print(render_table(report))
     m, par = report["macro"], report["params"]
@@ -135,11 +148,12 @@ def teacher_train(
     data: DataOpt = None,
     out: OutOpt = Path("runs/latest"),
     seed: SeedOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill)."""
     from xtremedistil_ner.pipeline import train_teacher_only
 
-    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
     path = _run(lambda p: train_teacher_only(cfg, out, p))
     out_console.print(f"teacher saved in {path}")
 
@@ -151,11 +165,12 @@ def teacher_label(
     data: DataOpt = None,
     out: OutOpt = Path("runs/latest"),
     seed: SeedOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Run the teacher once over the transfer set into OUT/cache (sharded, resumable, fp16)."""
     from xtremedistil_ner.pipeline import label_only
 
-    cfg = _run(lambda p: _load(recipe, langs, data, seed))
+    cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
     n = _run(lambda p: label_only(cfg, out, p))
     out_console.print(f"transfer cache ready: {n} sentences in {out / 'cache'}")
 
@@ -352,6 +367,31 @@ def bench_lowres(
     gold_sizes = tuple(int(n) for n in sizes.split(",") if n)
     _run(lambda p: run_lowres(cfg, out, gold_sizes, lang, transfer, p))
     out_console.print((out / "LOWRES.md").read_text(encoding="utf-8"))
+
+
+@bench_app.command("memory")
+def bench_memory(
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Recipe TOML.", dir_okay=False)] = Path(
+        "recipes/bench-memory.toml"
+    ),
+    out: OutOpt = Path("runs/bench-memory"),
+    scales: Annotated[str, typer.Option(help="Transfer sizes as multiples of --base, comma-separated.")] = "1,10",
+    base: Annotated[int, typer.Option(min=1, help="Transfer sentences per language at scale 1.")] = 2000,
+) -> None:
+    """Peak resident memory of `xdner distill` as the transfer set grows (1x vs 10x by default).
+
+    Trains one teacher, then runs the whole distill command (labeling, student stages, evaluation) in a fresh
+    process per transfer size; peak RSS is the kernel's figure for that process. Writes OUT/memory.json and
+    OUT/MEMORY.md.
+
+    Example (about 10 min on 2 cores):
+      xdner bench memory --out runs/bench-memory
+    """
+    from xtremedistil_ner.bench.memory import run_memory
+
+    factors = tuple(int(s) for s in scales.split(",") if s)
+    _run(lambda p: run_memory(recipe, out, factors, base))
+    out_console.print((out / "MEMORY.md").read_text(encoding="utf-8"))
 
 
 @bench_app.command("speed")

@@ -281,6 +281,23 @@ def config_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> RunConfig
     return dataclasses.replace(top, **kwargs)
 
 
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"section.key=value"`` -> (``"section.key"``, value); the value is read as TOML, else kept as a string.
+
+    Raises:
+        RecipeError: no ``=`` or no key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise RecipeError(f"--set {text!r}: expected SECTION.KEY=VALUE, e.g. data.max_transfer_per_lang=2000")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
 def load_recipe(path: str | Path, **overrides: Any) -> RunConfig:
     """Read a TOML recipe; ``overrides`` are ``section.key`` -> value (``None`` values are ignored).
 
