@@ -63,3 +63,32 @@ def test_data_fingerprint_sees_tokens_and_language():
     assert a == data_fingerprint(list(SENTENCES))
     assert a != data_fingerprint(SENTENCES[:-1])
     assert a != data_fingerprint([Sentence(s.tokens, None, "fr") for s in SENTENCES])
+
+
+def test_rows_read_on_demand_equal_the_loaded_arrays(tmp_path):
+    cache = TransferCache(tmp_path, "fp", shard_size=3)  # 4 shards: runs of rows cross shard boundaries
+    cache.build(SENTENCES, fake_teacher([]))
+    full, rows = cache.load(), cache.rows()
+    rng = np.random.default_rng(0)
+    n = len(full["logits"])
+    for index in (np.arange(n), rng.permutation(n), np.array([5, 6, 7, 8, 9, 0, 1]), np.array([], np.int64)):
+        for key in ("tags", "logits", "hidden"):
+            got = rows[key][index]
+            assert got.dtype == full[key].dtype and got.shape == full[key][index].shape
+            np.testing.assert_array_equal(got, full[key][index])
+    assert rows["hidden"].shape == full["hidden"].shape and len(rows["tags"]) == n
+    with pytest.raises(IndexError):
+        rows["tags"][np.array([n])]
+
+
+def test_rows_of_a_truncated_shard_fail_with_the_path(tmp_path):
+    cache = TransferCache(tmp_path, "fp", shard_size=4)
+    cache.build(SENTENCES, fake_teacher([]))
+    rows = cache.rows()
+    path = tmp_path / "shard-00002.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a copy cut short: later rows are missing
+    with pytest.raises(XdnerError, match=r"shard-00002\.safetensors: truncated"):
+        rows["hidden"][np.arange(len(rows["hidden"]))]
+    with pytest.raises(XdnerError, match="checksum mismatch"):
+        cache.rows()

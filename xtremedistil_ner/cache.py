@@ -1,10 +1,12 @@
 """The transfer cache: teacher targets for the transfer set, in checksummed safetensors shards.
 
 Layout of ``DIR``: ``manifest.json`` (fingerprint, sizes, shard checksums) and ``shard-00000.safetensors`` ...
-each holding ``lengths`` ``(n,)`` int64, ``tags`` ``(words,)`` int64, ``logits`` ``(words, num_tags)`` float16 and
-``hidden`` ``(words, teacher_hidden)`` float16 for ``shard_size`` consecutive sentences. A finished shard is
-never recomputed while the fingerprint (teacher weights + tokenizer, alignment settings, transfer data) holds;
-an interrupted run resumes at the first missing shard. A different fingerprint clears the cache.
+(each with its checksum beside it in ``shard-00000.sha256``), each holding ``lengths`` ``(n,)`` int64, ``tags``
+``(words,)`` int64, ``logits`` ``(words, num_tags)`` float16 and ``hidden`` ``(words, teacher_hidden)`` float16 for
+``shard_size`` consecutive sentences. A finished shard is never recomputed while the fingerprint (teacher
+weights + tokenizer, alignment settings, transfer data) holds; an interrupted run labels only the missing
+shards. A different fingerprint clears the cache. Training reads the shards row by row
+(:meth:`TransferCache.rows`), so the cache never has to fit in memory.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from safetensors.torch import load_file, save_file
 
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import atomic_write, sha256_file, write_json
+from xtremedistil_ner.io_utils import atomic_write, sha256_file, write_json, write_text
 from xtremedistil_ner.resume import pause_point
+from xtremedistil_ner.rowstore import ShardRows
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def data_fingerprint(sentences: Sequence[Sentence]) -> str:
@@ -68,37 +71,66 @@ class TransferCache:
         sentences: Sequence[Sentence],
         label: Callable[[Sequence[Sentence]], list[TeacherTargets]],
         on_sentences: Callable[[int], None] | None = None,
+        rank: int = 0,
+        world: int = 1,
+        barrier: Callable[[], object] | None = None,
     ) -> int:
-        """Fill missing shards by calling ``label`` on each shard's sentences; return how many shards were made."""
-        manifest = self._manifest()
+        """Fill missing shards by calling ``label`` on each shard's sentences; return how many shards were made.
+
+        With ``world`` processes, process ``rank`` labels shards ``rank, rank + world, ...``; every process must
+        call this (``barrier`` is where they meet). Each shard is written atomically with a ``.sha256`` sidecar, so
+        a killed run keeps every finished shard whichever process made it.
+        """
+        barrier = barrier or (lambda: None)
         n_shards = max(1, -(-len(sentences) // self.shard_size))
-        same = manifest.get("fingerprint") == self.fingerprint and manifest.get("version") == FORMAT_VERSION
-        if not same:
-            self.clear()
-            manifest = {"version": FORMAT_VERSION, "fingerprint": self.fingerprint, "shards": {}}
-        manifest.update(num_sentences=len(sentences), shard_size=self.shard_size, num_shards=n_shards)
+        if rank == 0:
+            manifest = self._manifest()
+            same = manifest.get("fingerprint") == self.fingerprint and manifest.get("version") == FORMAT_VERSION
+            if not same or manifest.get("shard_size") != self.shard_size:
+                self.clear()
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_json(self.root / MANIFEST, self._manifest_for(len(sentences), n_shards))
+        barrier()
         made = 0
         for k in range(n_shards):
             part = sentences[k * self.shard_size : (k + 1) * self.shard_size]
-            name = self._shard_path(k).name
-            if self._shard_ok(name, manifest):
-                if on_sentences:
+            if k % world != rank or self._shard_ok(k):
+                if on_sentences and rank == 0:
                     on_sentences(len(part))
                 continue
-            targets = label(part)
-            self._write_shard(k, targets)
-            manifest["shards"][name] = sha256_file(self._shard_path(k))
-            write_json(self.root / MANIFEST, manifest)
+            self._write_shard(k, label(part))
+            write_text(self._checksum_path(k), sha256_file(self._shard_path(k)) + "\n")
             made += 1
             if on_sentences:
                 on_sentences(len(part))
             pause_point(f"label:shard:{k}")
-        write_json(self.root / MANIFEST, manifest)
+        barrier()
+        if rank == 0:
+            write_json(self.root / MANIFEST, self._manifest_for(len(sentences), n_shards, with_checksums=True))
+        barrier()
         return made
 
-    def _shard_ok(self, name: str, manifest: dict) -> bool:
-        path = self.root / name
-        return name in manifest.get("shards", {}) and path.is_file()
+    def _manifest_for(self, n_sentences: int, n_shards: int, with_checksums: bool = False) -> dict:
+        shards = {}
+        if with_checksums:
+            shards = {self._shard_path(k).name: self._checksum(k) for k in range(n_shards) if self._shard_ok(k)}
+        return {
+            "version": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "num_sentences": n_sentences,
+            "shard_size": self.shard_size,
+            "num_shards": n_shards,
+            "shards": shards,
+        }
+
+    def _checksum_path(self, k: int) -> Path:
+        return self.root / f"shard-{k:05d}.sha256"
+
+    def _checksum(self, k: int) -> str:
+        return self._checksum_path(k).read_text(encoding="utf-8").strip()
+
+    def _shard_ok(self, k: int) -> bool:
+        return self._shard_path(k).is_file() and self._checksum_path(k).is_file()
 
     def _write_shard(self, k: int, targets: list[TeacherTargets]) -> None:
         tensors = {
@@ -109,22 +141,37 @@ class TransferCache:
         }
         atomic_write(self._shard_path(k), lambda tmp: save_file(tensors, str(tmp)))
 
-    def load(self, verify: bool = True) -> dict[str, np.ndarray]:
-        """Concatenate all shards: ``lengths``, ``tags``, ``logits``, ``hidden`` arrays in sentence order.
+    def _verified_paths(self, verify: bool) -> list[Path]:
+        manifest = self._manifest()
+        if manifest.get("fingerprint") != self.fingerprint or manifest.get("version") != FORMAT_VERSION:
+            raise XdnerError(f"{self.root}: cache does not match this teacher/data (rerun to rebuild it)")
+        paths = []
+        for k in range(manifest["num_shards"]):
+            path = self._shard_path(k)
+            if not self._shard_ok(k):
+                raise XdnerError(f"{path}: cache shard missing (rerun to resume labeling)")
+            if verify and sha256_file(path) != self._checksum(k):
+                raise XdnerError(f"{path}: cache shard checksum mismatch (corrupt; delete it and rerun)")
+            paths.append(path)
+        return paths
+
+    def rows(self, verify: bool = True) -> dict[str, ShardRows]:
+        """``tags``, ``logits``, ``hidden`` (and ``lengths``) as :class:`ShardRows`: read per batch, never loaded.
 
         Raises:
             XdnerError: the cache is incomplete, or a shard is missing or fails its checksum.
         """
-        manifest = self._manifest()
-        if manifest.get("fingerprint") != self.fingerprint:
-            raise XdnerError(f"{self.root}: cache does not match this teacher/data (rerun to rebuild it)")
+        paths = self._verified_paths(verify)
+        return {key: ShardRows(paths, key) for key in ("lengths", "tags", "logits", "hidden")}
+
+    def load(self, verify: bool = True) -> dict[str, np.ndarray]:
+        """Concatenate all shards into memory: ``lengths``, ``tags``, ``logits``, ``hidden`` in sentence order.
+
+        Raises:
+            XdnerError: the cache is incomplete, or a shard is missing or fails its checksum.
+        """
         parts: dict[str, list[np.ndarray]] = {"lengths": [], "tags": [], "logits": [], "hidden": []}
-        for k in range(manifest["num_shards"]):
-            path = self._shard_path(k)
-            if path.name not in manifest["shards"] or not path.is_file():
-                raise XdnerError(f"{path}: cache shard missing (rerun to resume labeling)")
-            if verify and sha256_file(path) != manifest["shards"][path.name]:
-                raise XdnerError(f"{path}: cache shard checksum mismatch (corrupt; delete it and rerun)")
+        for path in self._verified_paths(verify):
             for key, value in load_file(str(path)).items():
                 parts[key].append(value.numpy())
         return {k: np.concatenate(v) for k, v in parts.items()}
@@ -133,6 +180,7 @@ class TransferCache:
         """Delete the shards and manifest (only files this class writes)."""
         if not self.root.is_dir():
             return
-        for path in self.root.glob("shard-*.safetensors"):
-            path.unlink()
+        for pattern in ("shard-*.safetensors", "shard-*.sha256"):
+            for path in self.root.glob(pattern):
+                path.unlink()
         (self.root / MANIFEST).unlink(missing_ok=True)

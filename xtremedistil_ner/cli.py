@@ -27,7 +27,8 @@ app.add_typer(teacher_app, name="teacher")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print and write figures.")
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
-out_console = Console()
+# under accelerate launch / torchrun every process runs the command: only the main one prints results
+out_console = Console(quiet=os.environ.get("RANK", "0") != "0")
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "cpu.toml"
 

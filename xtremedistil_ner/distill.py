@@ -23,9 +23,11 @@ from torch import nn
 from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.dist import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
 from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
+from xtremedistil_ner.rowstore import ShardRows
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
@@ -33,9 +35,14 @@ from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
 logger = get_logger(__name__)
 
 
+Rows = np.ndarray | ShardRows  # an in-memory array, or the transfer cache read on demand
+
+
 @dataclass
 class WordTargets:
     """Per-word training targets aligned with a :class:`Featurized` set (``n_words`` rows).
+
+    Each is an array or a :class:`~xtremedistil_ner.rowstore.ShardRows` (indexed by word-row arrays only).
 
     Attributes:
         logits: ``(n_words, num_tags)`` teacher logits, or ``None``.
@@ -43,9 +50,9 @@ class WordTargets:
         tags: ``(n_words,)`` teacher hard tags (transfer) or gold tags (labeled).
     """
 
-    tags: np.ndarray
-    logits: np.ndarray | None = None
-    hidden: np.ndarray | None = None
+    tags: Rows
+    logits: Rows | None = None
+    hidden: Rows | None = None
 
 
 @dataclass
@@ -116,18 +123,35 @@ def make_adam(params: list, lr: float, weight_decay: float = 0.0, decoupled: boo
 
 
 def predict_tags(
-    student: StudentTagger, features: Featurized, lookup: np.ndarray, batch_size: int, device: torch.device | str
+    student: StudentTagger,
+    features: Featurized,
+    lookup: np.ndarray,
+    batch_size: int,
+    device: torch.device | str,
+    indices: Sequence[int] | None = None,
 ) -> list[list[int]]:
-    """Viterbi tag ids for every sentence of ``features``, in order."""
+    """Viterbi tag ids for sentences ``indices`` of ``features`` (default: all), in that order."""
     student.eval()
-    out: list[list[int]] = [[] for _ in range(len(features))]
-    lengths = features.lengths().tolist()
+    wanted = list(range(len(features))) if indices is None else list(indices)
+    all_lengths = features.lengths()
+    lengths = [int(all_lengths[i]) for i in wanted]
+    out: list[list[int]] = [[] for _ in wanted]
     with torch.inference_mode():
-        for ids in bucket_batches(lengths, batch_size=batch_size):
-            paths = student.decode(make_batch(features, lookup, ids).to(device))
-            for i, path in zip(ids, paths, strict=True):
-                out[i] = path
+        for positions in bucket_batches(lengths, batch_size=batch_size):
+            paths = student.decode(make_batch(features, lookup, [wanted[p] for p in positions]).to(device))
+            for p, path in zip(positions, paths, strict=True):
+                out[p] = path
     return out
+
+
+def predict_tags_gathered(
+    accelerator: Accelerator, student: StudentTagger, features: Featurized, lookup: np.ndarray, batch_size: int
+) -> list[list[int]]:
+    """:func:`predict_tags` over all sentences, each process decoding its share; every process gets all paths."""
+    device = accelerator.device
+    return map_gathered(
+        accelerator, len(features), lambda ids: predict_tags(student, features, lookup, batch_size, device, ids)
+    )
 
 
 def macro_dev_f1(pred: Sequence[Sequence[int]], dev: DevSet, tags: TagVocab, mode: str) -> float:
@@ -140,19 +164,31 @@ def macro_dev_f1(pred: Sequence[Sequence[int]], dev: DevSet, tags: TagVocab, mod
     return float(np.mean([score(g, p, mode).overall.f1 for g, p in by_lang.values()]))
 
 
-def _dev_hidden_mse(model: DistillModel, dev: DevSet, lookup: np.ndarray, device: torch.device | str) -> float:
+def _dev_hidden_mse(model: DistillModel, dev: DevSet, lookup: np.ndarray, accelerator: Accelerator) -> float:
+    """Mean over dev words of the projected-hidden MSE; each process scores its share of the sentences."""
     assert dev.teacher is not None and dev.teacher.hidden is not None
+    device = accelerator.device
     model.eval()
-    total, count = 0.0, 0
-    lengths = dev.features.lengths().tolist()
-    with torch.inference_mode():
-        for ids in bucket_batches(lengths, batch_size=256):
-            batch = make_batch(dev.features, lookup, ids).to(device)
-            out = model.student(batch)
-            rows = word_rows(dev.features, ids)
-            target = _scatter_rows(dev.teacher.hidden[rows], batch.mask, device)
-            total += float(hidden_mse(model.projection(out.hidden), target, batch.mask)) * len(rows)
-            count += len(rows)
+
+    def sums(ids: list[int]) -> tuple[float, int]:
+        out = []
+        all_lengths = dev.features.lengths()
+        lengths = [int(all_lengths[i]) for i in ids]
+        with torch.inference_mode():
+            for positions in bucket_batches(lengths, batch_size=256):
+                batch_ids = [ids[p] for p in positions]
+                batch = make_batch(dev.features, lookup, batch_ids).to(device)
+                hidden = model.student(batch).hidden
+                rows = word_rows(dev.features, batch_ids)
+                assert dev.teacher is not None and dev.teacher.hidden is not None
+                target = _scatter_rows(dev.teacher.hidden[rows], batch.mask, device)
+                out.append((float(hidden_mse(model.projection(hidden), target, batch.mask)) * len(rows), len(rows)))
+        return sum(t for t, _ in out), sum(c for _, c in out)
+
+    world = accelerator.num_processes
+    # one (sum, count) per process: item r of range(world) is process r's share of the sentences
+    parts = map_gathered(accelerator, world, lambda ranks: [sums(share(len(dev.features), r, world)) for r in ranks])
+    total, count = sum(t for t, _ in parts), sum(c for _, c in parts)
     return total / max(count, 1)
 
 
@@ -290,11 +326,11 @@ class Distiller:
             batches = bucket_batches(
                 lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch
             )
-            mine = batches[acc.process_index :: acc.num_processes]
-            for position in range(skip, len(mine)):
+            for position in range(skip, len(batches)):
                 if step >= total:
                     break
-                ids = mine[position]
+                # every process takes its part of the same global batch: the recipe's batch_size is global
+                ids = batch_share(batches[position], acc.process_index, acc.num_processes)
                 wrapped.train()
                 with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
                     losses = self._loss(wrapped, stage, data, ids, lookup)
@@ -305,7 +341,7 @@ class Distiller:
                 optimizer.step()
                 optimizer.zero_grad()
                 step += 1
-                words += sum(lengths[i] for i in ids)
+                words += sum(lengths[i] for i in batches[position])
                 running += float(loss.detach())
                 if on_step:
                     on_step(1)
@@ -351,8 +387,7 @@ class Distiller:
         return result
 
     def _dev_metric(self, stage: Stage, dev: DevSet, lookup: np.ndarray) -> float:
-        device = self.accelerator.device
         if stage.objective == "hidden":
-            return _dev_hidden_mse(self.model, dev, lookup, device)
-        pred = predict_tags(self.model.student, dev.features, lookup, 256, device)
+            return _dev_hidden_mse(self.model, dev, lookup, self.accelerator)
+        pred = predict_tags_gathered(self.accelerator, self.model.student, dev.features, lookup, 256)
         return macro_dev_f1(pred, dev, self.tags, self.eval_mode)

@@ -27,7 +27,16 @@ from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.distill import DevSet, Distiller, StageResult, TrainSet, WordTargets, predict_tags
+from xtremedistil_ner.dist import map_gathered
+from xtremedistil_ner.distill import (
+    DevSet,
+    Distiller,
+    StageResult,
+    TrainSet,
+    WordTargets,
+    predict_tags,
+    predict_tags_gathered,
+)
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import LanguageScores, score
 from xtremedistil_ner.io_utils import write_json
@@ -88,11 +97,15 @@ def make_accelerator(cfg: RunConfig) -> Accelerator:
     On the CPU only ``bf16`` mixed precision applies (autocast; fast where the CPU has AVX-512 BF16 or AMX);
     ``fp16`` there falls back to full precision.
     """
+    from accelerate.utils import DistributedDataParallelKwargs
+
     cpu = cfg.cpu or not torch.cuda.is_available()
     precision = cfg.mixed_precision
     if cpu and precision == "fp16":
         precision = "no"
-    return Accelerator(cpu=cpu, mixed_precision=precision)
+    # gradual unfreezing trains parameters some losses never reach (e.g. CRF transitions under the soft MSE)
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(cpu=cpu, mixed_precision=precision, kwargs_handlers=[ddp])
 
 
 def _timed(state: RunState, name: str):
@@ -151,15 +164,21 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
 def teacher_predict(
     state: RunState, teacher: Teacher, sentences: Sequence[Sentence], with_hidden: bool, what: str
 ) -> list[TeacherTargets]:
-    """Teacher targets for ``sentences`` in input order (with a progress bar)."""
-    out: list[TeacherTargets | None] = [None] * len(sentences)
+    """Teacher targets for ``sentences`` in input order (each process labels its share; with a progress bar)."""
+    acc = state.accelerator
     advance = state.progress.task(f"teacher: {what}", len(sentences))
-    for i, targets in predict_targets(
-        teacher.model, teacher.tokenizer, sentences, state.cfg.teacher, state.accelerator.device, with_hidden
-    ):
-        out[i] = targets
-        advance(1)
-    return [t for t in out if t is not None]
+
+    def label(ids: list[int]) -> list[TeacherTargets]:
+        part = [sentences[i] for i in ids]
+        out: list[TeacherTargets | None] = [None] * len(part)
+        for i, targets in predict_targets(
+            teacher.model, teacher.tokenizer, part, state.cfg.teacher, acc.device, with_hidden
+        ):
+            out[i] = targets
+            advance(acc.num_processes)
+        return [t for t in out if t is not None]
+
+    return map_gathered(acc, len(sentences), label)
 
 
 def score_by_language(
@@ -202,7 +221,8 @@ def transfer_targets(
         stats.seconds += time.perf_counter() - start
         return [x for x in out if x is not None]
 
-    made = cache.build(transfer, label, advance)
+    acc = state.accelerator
+    made = cache.build(transfer, label, advance, acc.process_index, acc.num_processes, acc.wait_for_everyone)
     label_stats = state.throughput["teacher_label"] = {"shards_computed": made, **stats.to_dict()}
     if stats.sentences:
         state.progress.note(
@@ -211,8 +231,8 @@ def transfer_targets(
         )
     else:
         state.progress.note("transfer cache: every shard reused")
-    arrays = cache.load()
-    return WordTargets(tags=arrays["tags"], logits=arrays["logits"], hidden=arrays["hidden"])
+    rows = cache.rows()  # read batch by batch from the shards: resident memory does not grow with the cache
+    return WordTargets(tags=rows["tags"], logits=rows["logits"], hidden=rows["hidden"])
 
 
 def stack_targets(targets: Sequence[TeacherTargets]) -> WordTargets:
@@ -393,7 +413,7 @@ def student_side(
         pause_point("eval:student")
         test = corpus.split("test")
         test_features = featurize(tokenizer, test)
-        student_pred = predict_tags(student, test_features, lookup, cfg.eval.batch_size, state.accelerator.device)
+        student_pred = predict_tags_gathered(state.accelerator, student, test_features, lookup, cfg.eval.batch_size)
         scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
     return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
 
@@ -431,6 +451,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         stages=[dataclasses.asdict(s) for s in run.stages],
         timings=state.timings,
         throughput=state.throughput,
+        processes=state.accelerator.num_processes,
     )
     if state.accelerator.is_main_process:
         write_reports(report, out)

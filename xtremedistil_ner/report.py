@@ -32,6 +32,7 @@ def build_report(
     stages: list[dict[str, Any]],
     timings: dict[str, float],
     throughput: dict[str, Any] | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Assemble the report dict (the schema of ``report.json``)."""
     names = {lang.code: lang.name for lang in load_languages()}
@@ -65,6 +66,7 @@ def build_report(
         "xdner_version": __version__,
         "name": cfg.name,
         "seed": cfg.seed,
+        "processes": processes,
         "eval": {"mode": cfg.eval.mode, "scheme": "IOB2", "level": "word", "split": "test", "selection": "dev"},
         "caps": {
             "max_train_per_lang": d.max_train_per_lang,

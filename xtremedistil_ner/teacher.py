@@ -23,6 +23,7 @@ from xtremedistil_ner.config import TeacherConfig
 from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.dist import batch_share
 from xtremedistil_ner.errors import XdnerError
 
 logger = get_logger(__name__)
@@ -335,15 +336,18 @@ def train_teacher(
     except (RuntimeError, TypeError, ValueError):
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    # the scheduler is not prepared: one step per global batch, whatever the number of processes
+    model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     step, losses, epoch = 0, [], 0
     while step < total:
         batches = bucket_batches(lengths, batch_size=cfg.batch_size, shuffle=True, seed=seed + epoch)
         running, count = 0.0, 0
-        for batch_ids in batches[accelerator.process_index :: accelerator.num_processes]:
+        for global_ids in batches:
             if step >= total:
                 break
+            # every process takes its part of the same global batch: the recipe's batch_size is global
+            batch_ids = batch_share(global_ids, accelerator.process_index, accelerator.num_processes)
             batch = collate(tokenizer, [windows[i] for i in batch_ids])
             out = model(
                 input_ids=batch["input_ids"].to(accelerator.device),
