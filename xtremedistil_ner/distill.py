@@ -25,6 +25,7 @@ from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.dist import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
+from xtremedistil_ner.heap import trim_heap
 from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
 from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
 from xtremedistil_ner.rowstore import ShardRows
@@ -33,6 +34,7 @@ from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
 
 logger = get_logger(__name__)
+TRIM_EVERY = 50  # steps between handing freed heap pages back to the OS (batch shapes vary: glibc fragments)
 
 
 Rows = np.ndarray | ShardRows  # an in-memory array, or the transfer cache read on demand
@@ -345,6 +347,8 @@ class Distiller:
                 running += float(loss.detach())
                 if on_step:
                     on_step(1)
+                if step % TRIM_EVERY == 0:
+                    trim_heap()
                 if step in checkpoints:
                     result.train_loss.append(
                         (step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0)))

@@ -39,6 +39,7 @@ from xtremedistil_ner.distill import (
 )
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import LanguageScores, score
+from xtremedistil_ner.heap import pin_mmap_threshold
 from xtremedistil_ner.io_utils import write_json
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.progress import Progress
@@ -420,6 +421,7 @@ def student_side(
 
 def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
     """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
+    pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see heap.py)
     set_seed(cfg.seed)
     state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
     out.mkdir(parents=True, exist_ok=True)
