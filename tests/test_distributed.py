@@ -3,7 +3,9 @@
 Two processes share the teacher labeling (by cache shard), split every global batch between them (DDP averages
 the gradients) and gather dev/test predictions. With the same trained teacher, labeling and teacher scores are
 bit-identical; the student differs only through floating-point reduction order and dropout masks drawn per
-process, so its macro F1 must stay within ``STUDENT_TOL`` points of the 1-process run (measured: docs/RESULTS.md).
+process, so its macro F1 must stay within ``TOL`` points of the 1-process run; so must a teacher fine-tuned on
+2 processes. Measured (docs/RESULTS.md): gaps of 1.07 (student) and 1.06 (teacher) points, against seed-to-seed
+spreads of 1.30 and 0.55 points on 1 process.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from tests.conftest import ROOT, need_shared
 
 RECIPE = ROOT / "recipes" / "dist-check.toml"
-STUDENT_TOL = 3.0  # macro F1 points
+TOL = 3.0  # macro F1 points
 
 
 def _distill(out: Path, processes: int) -> None:
@@ -39,7 +41,7 @@ def _report(run: Path) -> dict:
 @pytest.mark.slow
 def test_two_processes_match_one(tmp_path):
     need_shared()
-    one, two = tmp_path / "one", tmp_path / "two"
+    one, two, own = tmp_path / "one", tmp_path / "two", tmp_path / "own"
     _distill(one, 1)
     shutil.copytree(one / "teacher", two / "teacher")  # the same teacher: isolates labeling and the student
     _distill(two, 2)
@@ -55,7 +57,13 @@ def test_two_processes_match_one(tmp_path):
         assert r2["languages"][lang]["teacher"] == scores["teacher"], lang
     # the student trained with DDP: close to the 1-process student
     gap = 100 * abs(r2["macro"]["student_f1"] - r1["macro"]["student_f1"])
-    assert gap <= STUDENT_TOL, f"student macro F1 {r1['macro']['student_f1']:.4f} vs {r2['macro']['student_f1']:.4f}"
+    assert gap <= TOL, f"student macro F1 {r1['macro']['student_f1']:.4f} vs {r2['macro']['student_f1']:.4f}"
     # only the main process wrote: one report, no half-written files
     assert not list(two.rglob("*.tmp"))
     assert (two / "student" / "model.safetensors").is_file()
+    # the whole pipeline on 2 processes, teacher fine-tuning included (DDP over the global batches)
+    _distill(own, 2)
+    r3 = _report(own)
+    for who in ("teacher_f1", "student_f1"):
+        gap = 100 * abs(r3["macro"][who] - r1["macro"][who])
+        assert gap <= TOL, f"{who}: {r1['macro'][who]:.4f} on 1 process vs {r3['macro'][who]:.4f} on 2"
