@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,11 +272,22 @@ def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, 
 
 
 def save_teacher(model: torch.nn.Module, tokenizer: Any, tags: TagVocab, out: Path) -> None:
-    """``save_pretrained`` (safetensors) + tokenizer + ``tags.json`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)  # type: ignore[operator]
-    tokenizer.save_pretrained(out)
-    tags.save(out / "tags.json")
+    """``save_pretrained`` (safetensors) + tokenizer + ``tags.json`` into ``out``, atomically.
+
+    Everything is written to ``out.tmp`` first and then renamed, so a kill while saving never leaves a teacher
+    directory that looks complete.
+    """
+    import shutil
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(tmp, safe_serialization=True)  # type: ignore[operator]
+    tokenizer.save_pretrained(tmp)
+    tags.save(tmp / "tags.json")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
 
 
 def load_trained_teacher(path: Path) -> tuple[torch.nn.Module, Any, TagVocab]:
