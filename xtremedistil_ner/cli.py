@@ -308,6 +308,27 @@ def export(
     out_console.print(f"per language: {student / 'onnx' / 'agreement.json'}")
 
 
+@app.command("report")
+def report_cmd(
+    run: Annotated[Path, typer.Argument(help="A run directory of xdner distill (holds report.json).")],
+    paper: Annotated[
+        Path | None, typer.Option(help="PAPER_RESULTS.tsv-style file: the paper's per-language F1 beside ours.")
+    ] = Path("../shared/data/wikiann/PAPER_RESULTS.tsv"),
+    speed: Annotated[Path | None, typer.Option(help="speed.json of xdner bench speed (latency ratios).")] = None,
+) -> None:
+    """Regenerate RUN/report.html (chart per language, retention, per-type F1, learning curves, recipe).
+
+    One self-contained file: no scripts, nothing fetched from the internet.
+
+    Example:
+      xdner report runs/latest --speed runs/bench-speed/speed.json
+    """
+    from xtremedistil_ner.report import write_html
+
+    path = _run(lambda p: write_html(run, paper, speed))
+    out_console.print(f"written: {path}")
+
+
 @bench_app.command("quality")
 def bench_quality(
     recipe: RecipeOpt = None,

@@ -456,7 +456,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         processes=state.accelerator.num_processes,
     )
     if state.accelerator.is_main_process:
-        write_reports(report, out)
+        write_reports(report, out, Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv")
     return report
 
 

@@ -5,6 +5,7 @@ All scores are fractions in [0, 1]; retention = student F1 / teacher F1.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -215,11 +216,38 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reports(report: dict[str, Any], out: Path) -> None:
-    """Write ``report.json``, ``report.tsv`` and ``report.md`` into ``out`` (atomically)."""
+def write_reports(report: dict[str, Any], out: Path, paper: Path | None = None) -> None:
+    """Write ``report.json``, ``report.tsv``, ``report.md`` and ``report.html`` into ``out`` (atomically)."""
     write_json(out / "report.json", report)
     write_text(out / "report.tsv", to_tsv(report))
     write_text(out / "report.md", to_markdown(report))
+    write_html(out, paper)
+
+
+def write_html(run: Path, paper: Path | None = None, speed: Path | None = None) -> Path:
+    """(Re)write ``RUN/report.html`` from ``RUN/report.json``, ``RUN/config.json`` and optional extras.
+
+    Raises:
+        XdnerError: ``RUN/report.json`` is missing or unreadable.
+    """
+    from xtremedistil_ner.bench.quality import read_paper
+    from xtremedistil_ner.errors import XdnerError
+    from xtremedistil_ner.html_report import to_html
+
+    def read(path: Path | None) -> dict[str, Any] | None:
+        if path is None or not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise XdnerError(f"{path}: not readable JSON ({exc})") from None
+
+    report = read(run / "report.json")
+    if report is None:
+        raise XdnerError(f"{run}: no report.json (is this a run directory of xdner distill?)")
+    html = to_html(report, read_paper(paper) if paper else None, read(run / "config.json"), read(speed))
+    write_text(run / "report.html", html)
+    return run / "report.html"
 
 
 def render_table(report: dict[str, Any]) -> Any:
