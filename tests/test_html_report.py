@@ -68,3 +68,21 @@ def test_chromium_renders_the_page_without_console_errors(smoke_run, tmp_path):
     assert png.is_file() and png.stat().st_size > 20_000, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
+
+
+def test_student_directory_carries_a_model_card_and_loads_in_a_fresh_process(smoke_run):
+    import subprocess
+    import sys
+
+    card = (smoke_run / "student" / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\nlanguage:\n- de\n- hi\n")
+    assert "| de |" in card and "StudentTagger.from_pretrained" in card and "{p[" not in card
+    assert (smoke_run / "student" / "recipe.json").is_file()
+    code = (
+        "import sys; from xtremedistil_ner import StudentTagger; "
+        "t = StudentTagger.from_pretrained(sys.argv[1]); "
+        "p = t.predict(['Angela Merkel besuchte Paris .']); print(len(p), p[0].text)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(smoke_run / "student")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "1 Angela Merkel besuchte Paris ."

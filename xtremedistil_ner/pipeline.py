@@ -457,6 +457,9 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
     )
     if state.accelerator.is_main_process:
         write_reports(report, out, Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv")
+        from xtremedistil_ner.model_card import write_model_card
+
+        write_model_card(out / "student", report, cfg.to_dict())
     return report
 
 

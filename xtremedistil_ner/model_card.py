@@ -1,0 +1,107 @@
+"""The student directory's ``README.md`` (a Hugging Face model card) and the way to publish the directory.
+
+The card is generated from the run's report: languages, data, teacher, per-language F1 (teacher, student,
+retention), size and compression, how it was trained, how to load it. ``push_student`` uploads the directory
+to the Hugging Face Hub (needs internet and a token; not exercised offline).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xtremedistil_ner.io_utils import write_text
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
+    """Markdown with YAML front matter (``language``, ``tags``, ``metrics``) for ``STUDENT/README.md``."""
+    ok = {k: v for k, v in report["languages"].items() if v["status"] == "ok"}
+    m, p = report["macro"], report["params"]
+    teacher = recipe.get("teacher", {})
+    source = teacher.get("model") or f"built from {teacher.get('config', '?')} (random init, fine-tuned here)"
+    data = recipe.get("data", {})
+    lines = [
+        "---",
+        "language:",
+        *[f"- {code}" for code in sorted(ok)],
+        "library_name: xtremedistil_ner",
+        "pipeline_tag: token-classification",
+        "tags: [ner, distillation, bilstm-crf, multilingual]",
+        "metrics: [seqeval]",
+        "---",
+        "",
+        f"# xtremedistil_ner student: {report['name']}",
+        "",
+        f"A BiLSTM-CRF named-entity tagger for {len(ok)} languages (PER, ORG, LOC; IOB2), distilled from a "
+        f"multilingual transformer teacher with xtremedistil_ner. **{p['student']:,} "
+        f"parameters**: {p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base, "
+        f"{p['student_compression_vs_teacher']:.1f}x fewer than its teacher.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from xtremedistil_ner import StudentTagger",
+        "",
+        'tagger = StudentTagger.from_pretrained("path/to/this/directory")',
+        'for p in tagger.predict(["Angela Merkel besuchte Paris ."]):',
+        "    print([(e.text, e.type, e.score) for e in p.entities])",
+        "```",
+        "",
+        "Or from the shell: `xdner predict DIR input.txt` (one sentence a line, JSONL out).",
+        "",
+        "## Training",
+        "",
+        f"- Teacher: {source}; tokenizer shared with the student unless stated in the recipe.",
+        f"- Data: `{data.get('data_dir', '?')}` (WikiANN format), caps per language: train "
+        f"{data.get('max_train_per_lang', 0) or 'all'}, transfer {data.get('max_transfer_per_lang', 0) or 'all'}, "
+        f"dev {data.get('max_dev_per_lang', 0) or 'all'}, test {data.get('max_test_per_lang', 0) or 'all'}.",
+        f"- Stages: {', '.join(s['name'] for s in report.get('stages', []))}; each keeps its best dev checkpoint.",
+        f"- Seed {report['seed']}; the full recipe is `recipe.json` beside this card.",
+        "",
+        f"## Results (test, word-level seqeval {report['eval']['mode']}, F1 %)",
+        "",
+        f"Macro over {m['languages_scored']} languages: teacher {_pct(m['teacher_f1'])}, student "
+        f"{_pct(m['student_f1'])}, retention {_pct(m['retention'])}%.",
+        "",
+        "| language | teacher | student | retention % | entities |",
+        "|---|---|---|---|---|",
+    ]
+    for code in sorted(ok):
+        v = ok[code]
+        lines.append(
+            f"| {code} | {_pct(v['teacher']['f1'])} | {_pct(v['student']['f1'])} | {_pct(v['retention'])} | "
+            f"{v['student']['support']} |"
+        )
+    lines += [
+        "",
+        "## Files",
+        "",
+        "`config.json` (sizes), `model.safetensors` (weights), `tags.json` (label map), `vocab.json` (the "
+        "student's pieces), `tokenizer/` (Hugging Face fast tokenizer), `recipe.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(student_dir: Path, report: dict[str, Any], recipe: dict[str, Any]) -> None:
+    """Write ``README.md`` and ``recipe.json`` into a saved student directory."""
+    import json
+
+    write_text(student_dir / "README.md", model_card(report, recipe))
+    write_text(student_dir / "recipe.json", json.dumps(recipe, indent=2, ensure_ascii=False) + "\n")
+
+
+def push_student(student_dir: Path, repo_id: str, private: bool = True, token: str | None = None) -> str:
+    """Upload a student directory to the Hugging Face Hub (creates ``repo_id`` if needed); return its URL.
+
+    Needs internet and a token (``huggingface-cli login`` or ``token``).
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    api.upload_folder(folder_path=str(student_dir), repo_id=repo_id, commit_message="xtremedistil_ner student")
+    return f"https://huggingface.co/{repo_id}"
