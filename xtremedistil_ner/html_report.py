@@ -189,9 +189,31 @@ def to_html(
             )
         )
     html.append("</div>")
-    if speed:
-        html.append("<h2>Latency (xdner bench speed)</h2>")
-        html.append(f"<pre>{escape(json.dumps(speed.get('ratios', speed), indent=1)[:4000])}</pre>")
+    if speed and speed.get("models"):
+        html.append(f"<h2>Latency ({escape(str(speed.get('workload', {}).get('batch', 'batch')))}; medians)</h2>")
+        base = next((r for r in speed["models"] if r["name"].startswith("mBERT-base")), None)
+        rows = []
+        for r in speed["models"]:
+            lat = r["latency_ms"]
+            ratio = [
+                f"{base['latency_ms'][k] / lat[k]:.0f}x" if base and lat.get(k) else "-"
+                for k in ("batch/end_to_end", "single/end_to_end")
+            ]
+            rows.append(
+                [
+                    escape(r["name"]),
+                    f"{r['params']:,}",
+                    f"{lat.get('batch/end_to_end', 0):,.1f}",
+                    f"{lat.get('single/end_to_end', 0):,.1f}",
+                    *ratio,
+                ]
+            )
+        html.append(
+            _table(
+                ["model", "params", "batch e2e ms", "single e2e ms", "batch vs mBERT-base", "single vs mBERT-base"],
+                rows,
+            )
+        )
     html.append("<h2>Time per step (s)</h2>")
     html.append(_table(["step", "seconds"], [[k, f"{v:,.1f}"] for k, v in report["timings_seconds"].items()]))
     if recipe:
