@@ -27,6 +27,11 @@ runner = CliRunner()
         ["bench"],
         ["bench", "quality"],
         ["bench", "lowres"],
+        ["bench", "memory"],
+        ["bench", "speed"],
+        ["report"],
+        ["data", "check"],
+        ["recipe", "show"],
     ],
 )
 def test_help_for_every_command(args):
@@ -144,3 +149,36 @@ def test_bench_quality_rejects_an_unknown_variant_before_training(tmp_path, monk
     assert result.exit_code == 2
     assert "unknown variant(s) tok=nope" in result.output and "tok=laser50k" in result.output
     assert not (out / "teacher").exists()
+
+
+def test_languages_says_which_have_data():
+    need_shared()
+    result = runner.invoke(app, ["languages", "--data", str(ROOT.parent / "shared" / "data" / "wikiann")])
+    assert result.exit_code == 0, result.output
+    assert "39 of 41 languages have a train split" in result.output
+
+
+def test_data_check_counts_and_problems(tmp_path, tiny_data):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi,sv"])
+    assert result.exit_code == 0, result.output
+    assert "0 problem(s) found: ready to train" in result.output and "no data" in result.output
+    lines = (data / "hi" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    tokens = lines[1].split("\t")[0].split()
+    lines[1] = " ".join(tokens) + "\t" + " ".join(["O"] * (len(tokens) - 1) + ["I-PER"])  # I-PER after O
+    (data / "hi" / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (data / "de" / "dev.tsv").unlink()
+    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "missing split 'dev'" in text and "I-PER after O" in text and "2 problem(s) found" in text
+
+
+def test_recipe_show_resolves_defaults_and_overrides():
+    result = runner.invoke(app, ["recipe", "show", str(ROOT / "recipes" / "smoke.toml"), "--set", "distill.lr=0.01"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["distill"]["lr"] == 0.01 and shown["teacher"]["cache_shard_size"] == 4096
+    bad = runner.invoke(app, ["recipe", "show", str(ROOT / "recipes" / "smoke.toml"), "--set", "distill.nope=1"])
+    assert bad.exit_code == 2 and "unknown key(s) nope" in bad.output

@@ -26,6 +26,10 @@ teacher_app = typer.Typer(no_args_is_help=True, help="Fine-tune the teacher, or 
 app.add_typer(teacher_app, name="teacher")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print and write figures.")
 app.add_typer(bench_app, name="bench")
+data_app = typer.Typer(no_args_is_help=True, help="Inspect a data folder before training on it.")
+app.add_typer(data_app, name="data")
+recipe_app = typer.Typer(no_args_is_help=True, help="Inspect recipes.")
+app.add_typer(recipe_app, name="recipe")
 console = Console(stderr=True)
 # under accelerate launch / torchrun every process runs the command: only the main one prints results
 out_console = Console(quiet=os.environ.get("RANK", "0") != "0")
@@ -482,18 +486,95 @@ def bench_speed(
 
 
 @app.command()
-def languages() -> None:
-    """List the 41 languages of languages.tsv."""
+def languages(
+    data: Annotated[Path, typer.Option(help="Data folder; a <lang>/train.* file means the language has data.")] = (
+        Path("../shared/data/wikiann")
+    ),
+) -> None:
+    """List the 41 languages of languages.tsv, and which have data in --data."""
     from rich.table import Table
 
+    from xtremedistil_ner.data.readers import find_split
     from xtremedistil_ner.languages import load_languages
 
-    table = Table(title="languages.tsv")
-    for col in ("code", "name", "script", "family", "wikiann train (k)"):
+    table = Table(title=f"languages.tsv (data: {data})")
+    for col in ("code", "name", "script", "family", "wikiann train (k)", "data"):
         table.add_column(col)
+    have = 0
     for lang in load_languages():
-        table.add_row(lang.code, lang.name, lang.script, lang.family, str(lang.wikiann_train_k))
+        present = find_split(data, lang.code, "train") is not None
+        have += present
+        table.add_row(
+            lang.code, lang.name, lang.script, lang.family, str(lang.wikiann_train_k), "yes" if present else "-"
+        )
     out_console.print(table)
+    out_console.print(f"{have} of {len(load_languages())} languages have a train split in {data}")
+
+
+@data_app.command("check")
+def data_check(
+    data: Annotated[Path, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.<ext>.")] = Path(
+        "../shared/data/wikiann"
+    ),
+    langs: LangsOpt = "all",
+    fmt: Annotated[str, typer.Option("--format", help="auto, tsv, conll or prefix.")] = "auto",
+) -> None:
+    """Sentences, words and entities per language and split, and every problem found (nothing is trained).
+
+    Exit code 1 when a problem was found (a line that would stop a run, an invalid IOB2 sequence, a missing
+    split). Example:
+      xdner data check --data ../shared/data/wikiann --langs de,hi,sv
+    """
+    from rich.table import Table
+
+    from xtremedistil_ner.data.check import check_language
+    from xtremedistil_ner.languages import resolve_langs
+
+    if not data.is_dir():
+        _fail(f"{data}: no such data folder")
+    codes = _run(lambda p: resolve_langs(langs or "all"))
+    table = Table(title=f"data check: {data}")
+    for col in ("lang", "train", "dev", "test", "words (train)", "PER", "ORG", "LOC", "problems"):
+        table.add_column(col, justify="left" if col in ("lang", "problems") else "right")
+    problems: list[str] = []
+    for code in codes:
+        result = check_language(data, code, fmt)
+        if not result.has_data:
+            table.add_row(code, "-", "-", "-", "-", "-", "-", "-", "no data", style="dim")
+            continue
+        found = result.problems()
+        problems += [f"{code}: {p}" for p in found]
+        s = result.splits
+        ents = s["train"].entities
+        table.add_row(
+            code,
+            *(f"{s[n].sentences:,}" if s[n].path else "missing" for n in ("train", "dev", "test")),
+            f"{s['train'].words:,}",
+            *(f"{ents.get(t, 0):,}" for t in ("PER", "ORG", "LOC")),
+            str(len(found)) if found else "ok",
+        )
+    out_console.print(table)
+    for line in problems:
+        out_console.print(f"- {escape(line)}", soft_wrap=True, highlight=False)
+    out_console.print(f"{len(problems)} problem(s) found" + ("" if problems else ": ready to train"))
+    if problems:
+        raise typer.Exit(code=1)
+
+
+@recipe_app.command("show")
+def recipe_show(
+    recipe: Annotated[Path, typer.Argument(help="Recipe TOML.", dir_okay=False)],
+    set_: SetOpt = None,
+) -> None:
+    """Print the resolved recipe: every key with its value, defaults filled in, --set overrides applied.
+
+    Example:
+      xdner recipe show recipes/cpu.toml --set distill.batch_size=32
+    """
+    import json
+
+    cfg = _run(lambda p: _load(recipe, None, None, None, set_))
+    out_console.print_json(json.dumps(cfg.to_dict()))
 
 
 def main() -> None:  # pragma: no cover - python -m entry
