@@ -53,3 +53,14 @@ def test_cpu_mixed_precision_is_bf16_or_nothing():
             assert make_accelerator(RunConfig(cpu=True, mixed_precision=asked)).mixed_precision == got
     finally:
         AcceleratorState._reset_state(True)
+
+
+def test_recipe_reference_is_complete_and_committed():
+    from pathlib import Path
+
+    from xtremedistil_ner.recipe_doc import recipe_reference
+
+    text = recipe_reference()
+    assert "|  |" not in text  # every key has a meaning
+    committed = Path(__file__).resolve().parent.parent / "docs" / "RECIPES.md"
+    assert committed.read_text(encoding="utf-8") == text, "regenerate: python -m xtremedistil_ner.recipe_doc"

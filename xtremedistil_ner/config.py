@@ -28,6 +28,7 @@ class DataConfig:
         langs: ``"all"`` (the 41 of ``languages.tsv``) or comma-separated codes.
         format: ``auto``, ``tsv`` (sentence per line), ``conll`` (columns), ``prefix`` (``lang:token``) or ``hf``
             (the Hugging Face dataset ``hf_dataset``, needs internet).
+        hf_dataset: hub name of the dataset read when ``format = "hf"``.
         transfer: ``train``/``dev``/``test`` (that split with labels dropped) or a path template with ``{lang}``
             to a text file, one sentence a line.
         max_*_per_lang: take the first N sentences of each split per language (0 = all).
@@ -61,7 +62,8 @@ class TeacherConfig:
         tokenizer: tokenizer directory or hub name (default: ``model`` or ``config``); must be a fast tokenizer.
         num_hidden_layers, hidden_size, num_attention_heads, intermediate_size: overrides of ``config`` (0 = keep).
         max_length: pieces per window, special tokens included; longer sentences are windowed, not cut.
-        epochs, lr, warmup (fraction of steps), weight_decay, batch_size: fine-tuning (AdamW, linear decay).
+        epochs, lr, warmup, weight_decay, batch_size: fine-tuning (AdamW, linear decay after ``warmup``, a
+            fraction of the steps; ``batch_size`` is global over all processes).
         hidden_layer: index into ``hidden_states`` for the representation loss (0 = embeddings, -1 = last).
         pooling: subword -> word reduction for logits and hidden states: ``first``, ``mean`` or ``max``.
         label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
@@ -108,7 +110,10 @@ class StudentConfig:
 
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
-        hidden_size: per direction, per BiLSTM layer; ``num_layers`` layers.
+        hidden_size: per direction, per BiLSTM layer.
+        num_layers: stacked BiLSTM layers.
+        dropout: between layers, during training.
+        svd_init: initialise the embeddings from a truncated SVD of the teacher's input embeddings.
         max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
         tokenizer: the student's own fast tokenizer (directory or hub name); empty: the teacher's. With another
             tokenizer, teacher and student meet at words, and each student piece's SVD init pools the teacher
@@ -168,7 +173,9 @@ class DistillConfig:
         stages: the schedule, in order; each stage keeps its best dev checkpoint.
         soft_loss: ``mse`` (emissions vs teacher logits), ``kl`` (with ``temperature``, scaled by T^2) or ``crf``
             (cross-entropy of the student's CRF marginals against the teacher's word distributions).
-        batch_size, lr, weight_decay, grad_clip: Adam on the trainable parameters of each stage.
+        temperature: softening T of the teacher and student distributions for ``kl`` and ``crf``.
+        batch_size, lr, weight_decay, grad_clip: Adam on the trainable parameters of each stage (``batch_size``
+            is global over all processes).
         evals_per_stage: dev evaluations per stage (the stage's start counts as a candidate too).
     """
 
@@ -190,7 +197,12 @@ class DistillConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Scoring: seqeval's conlleval-compatible mode (default) or strict IOB2."""
+    """Scoring on dev (checkpoint choice) and test (the report).
+
+    Attributes:
+        mode: seqeval's ``conlleval``-compatible mode (a stray ``I-X`` opens an entity) or ``strict`` IOB2.
+        batch_size: sentences per batch when decoding.
+    """
 
     mode: Literal["conlleval", "strict"] = "conlleval"
     batch_size: int = 256
