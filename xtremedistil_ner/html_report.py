@@ -34,7 +34,10 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[float | None]]], h
     left, top, bottom = 36, 24, 34
     width = max(left + group * len(labels) + 10, 140 * len(series) + left)
     plot = height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'style="width:100%;max-width:{width}px;height:auto">'
+    ]
     for tick in range(0, 101, 20):
         y = top + plot * (1 - tick / 100)
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
