@@ -5,6 +5,7 @@ All scores are fractions in [0, 1]; retention = student F1 / teacher F1.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -221,16 +222,30 @@ def write_reports(report: dict[str, Any], out: Path, paper: Path | None = None) 
     write_json(out / "report.json", report)
     write_text(out / "report.tsv", to_tsv(report))
     write_text(out / "report.md", to_markdown(report))
-    write_html(out, paper)
+    write_html(out, paper, report=report)
 
 
-def write_html(run: Path, paper: Path | None = None, speed: Path | None = None) -> Path:
-    """(Re)write ``RUN/report.html`` from ``RUN/report.json``, ``RUN/config.json`` and optional extras.
+def read_paper(path: Path) -> dict[str, dict[str, float]]:
+    """``PAPER_RESULTS.tsv`` -> {lang: {column: value / 100}} (comment lines start with #)."""
+    if not path.is_file():
+        return {}
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    out: dict[str, dict[str, float]] = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        out[row["lang"]] = {k: float(v) / 100 for k, v in row.items() if k not in ("lang", "train_k") and v}
+    return out
+
+
+def write_html(
+    run: Path, paper: Path | None = None, speed: Path | None = None, report: dict[str, Any] | None = None
+) -> Path:
+    """(Re)write ``RUN/report.html`` from the report, ``RUN/config.json`` and optional extras.
+
+    ``report`` is read from ``RUN/report.json`` unless the caller already holds it.
 
     Raises:
         XdnerError: ``RUN/report.json`` is missing or unreadable.
     """
-    from xtremedistil_ner.bench.quality import read_paper
     from xtremedistil_ner.errors import XdnerError
     from xtremedistil_ner.html_report import to_html
 
@@ -242,7 +257,7 @@ def write_html(run: Path, paper: Path | None = None, speed: Path | None = None) 
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise XdnerError(f"{path}: not readable JSON ({exc})") from None
 
-    report = read(run / "report.json")
+    report = report or read(run / "report.json")
     if report is None:
         raise XdnerError(f"{run}: no report.json (is this a run directory of xdner distill?)")
     html = to_html(report, read_paper(paper) if paper else None, read(run / "config.json"), read(speed))

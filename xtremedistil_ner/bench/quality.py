@@ -6,7 +6,6 @@ cache) with the same total number of epochs over the transfer set, and is scored
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.pipeline import TeacherSide, start_run, student_side, teacher_side, transfer_targets
 from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.report import read_paper
 
 
 @dataclass(frozen=True)
@@ -106,17 +106,6 @@ def _variant_config(base: RunConfig, v: Variant) -> RunConfig:
     if v.student_tokenizer:
         student = dataclasses.replace(student, tokenizer=v.student_tokenizer)
     return dataclasses.replace(base, distill=distill, teacher=teacher, student=student)
-
-
-def read_paper(path: Path) -> dict[str, dict[str, float]]:
-    """``PAPER_RESULTS.tsv`` -> {lang: {column: value / 100}} (comment lines start with #)."""
-    if not path.is_file():
-        return {}
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-    out: dict[str, dict[str, float]] = {}
-    for row in csv.DictReader(lines, delimiter="\t"):
-        out[row["lang"]] = {k: float(v) / 100 for k, v in row.items() if k not in ("lang", "train_k") and v}
-    return out
 
 
 def run_quality(
