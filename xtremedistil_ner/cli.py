@@ -500,15 +500,15 @@ def languages(
     table = Table(title=f"languages.tsv (data: {data})")
     for col in ("code", "name", "script", "family", "wikiann train (k)", "data"):
         table.add_column(col)
-    have = 0
-    for lang in load_languages():
+    have, known = 0, load_languages()
+    for lang in known:
         present = find_split(data, lang.code, "train") is not None
         have += present
         table.add_row(
             lang.code, lang.name, lang.script, lang.family, str(lang.wikiann_train_k), "yes" if present else "-"
         )
     out_console.print(table)
-    out_console.print(f"{have} of {len(load_languages())} languages have a train split in {data}")
+    out_console.print(f"{have} of {len(known)} languages have a train split in {data}")
 
 
 @data_app.command("check")

@@ -188,8 +188,11 @@ def _dev_hidden_mse(model: DistillModel, dev: DevSet, lookup: np.ndarray, accele
         return sum(t for t, _ in out), sum(c for _, c in out)
 
     world = accelerator.num_processes
-    # one (sum, count) per process: item r of range(world) is process r's share of the sentences
-    parts = map_gathered(accelerator, world, lambda ranks: [sums(share(len(dev.features), r, world)) for r in ranks])
+    parts = [sums(share(len(dev.features), accelerator.process_index, world))]
+    if world > 1:  # one (sum, count) per process
+        from accelerate.utils import gather_object
+
+        parts = gather_object(parts)
     total, count = sum(t for t, _ in parts), sum(c for _, c in parts)
     return total / max(count, 1)
 

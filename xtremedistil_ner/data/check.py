@@ -51,16 +51,16 @@ class LanguageCheck:
 def check_split(path: Path, lang: str, fmt: str = "auto") -> SplitCheck:
     """Counts and problems of one labeled file (never raises on bad data: problems are returned)."""
     result = SplitCheck(path)
-    try:
-        read_labeled(path, lang, fmt, invalid_bio="error")
+    try:  # strict first: a file without problems is read once
+        sentences = read_labeled(path, lang, fmt, invalid_bio="error")
     except DataError as exc:
         result.problems.append(str(exc))
-    try:
-        sentences = read_labeled(path, lang, fmt, invalid_bio="repair")
-    except DataError as exc:
-        if str(exc) not in result.problems:
-            result.problems.append(str(exc))
-        return result
+        try:  # what a run would read: invalid IOB2 repaired
+            sentences = read_labeled(path, lang, fmt, invalid_bio="repair")
+        except DataError as again:
+            if str(again) not in result.problems:
+                result.problems.append(str(again))
+            return result
     result.sentences = len(sentences)
     for s in sentences:
         result.words += len(s.tokens)
