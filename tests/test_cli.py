@@ -138,6 +138,27 @@ def test_xlmr_teacher_with_a_student_tokenizer_of_its_own(tmp_path, monkeypatch,
     assert json.loads((out / "teacher" / "config.json").read_text())["model_type"] == "xlm-roberta"
     result = runner.invoke(app, ["evaluate", str(out / "student"), "--recipe", str(recipe)])
     assert result.exit_code == 0, result.output
+    assert "macro (2)" in result.output  # de and hi have test data, sv has none
+
+
+def test_teacher_train_then_label_end_with_a_summary(tmp_path, monkeypatch):
+    """The two teacher steps on their own: each ends with a table saying what was done and what to run next."""
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    args = ["--recipe", "recipes/smoke.toml", "--out", str(out)]
+    trained = runner.invoke(app, ["teacher", "train", *args])
+    assert trained.exit_code == 0, trained.output
+    text = " ".join(trained.output.split())
+    assert "fine-tuned now" in text and "train sentences in 2 languages" in text and "xdner teacher label" in text
+    labeled = runner.invoke(app, ["teacher", "label", *args])
+    assert labeled.exit_code == 0, labeled.output
+    text = " ".join(labeled.output.split())
+    manifest = json.loads((out / "cache" / "manifest.json").read_text())
+    assert "reused (already trained)" in text and "padding" in text
+    assert f"{manifest['num_sentences']:,} sentences" in text
+    again = runner.invoke(app, ["teacher", "label", *args])
+    assert "nothing (every shard reused)" in " ".join(again.output.split())
 
 
 def test_bench_quality_rejects_an_unknown_variant_before_training(tmp_path, monkeypatch):

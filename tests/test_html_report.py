@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -42,6 +43,9 @@ def test_cli_report_regenerates_and_refuses_a_non_run(smoke_run, tmp_path):
     result = CliRunner().invoke(app, ["report", str(run), "--paper", str(SHARED / "data/wikiann/PAPER_RESULTS.tsv")])
     assert result.exit_code == 0, result.output
     assert (run / "report.html").is_file()
+    report = json.loads((run / "report.json").read_text())
+    student = f"student {100 * report['macro']['student_f1']:.2f}"
+    assert student in result.output and "2 scored" in result.output  # the closing summary: de and hi
     result = CliRunner().invoke(app, ["report", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "no report.json" in result.output
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -101,6 +102,8 @@ def test_cli_predict_file_and_stdin_agree(smoke_run, tmp_path):
     assert [json.loads(line) for line in piped.stdout.decode().splitlines()] == lines
     conll = runner.invoke(app, ["predict", student, str(text_file), "--format", "conll", "-o", str(tmp_path / "o")])
     assert conll.exit_code == 0, conll.output
+    summary = " ".join(conll.output.split())  # on stderr, after the file is written
+    assert re.search(rf"sentences\W+{len(TEXTS)} \(\d+ words\)", summary) and "sentences/s" in summary
     blocks = (tmp_path / "o").read_text(encoding="utf-8").split("\n\n")
     assert blocks[0].splitlines()[0].split("\t")[0] == "Angela"
 

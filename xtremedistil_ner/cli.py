@@ -101,6 +101,28 @@ def _load(
     return load_recipe(recipe or DEFAULT_RECIPE, **overrides)
 
 
+def _summary(title: str, rows: list[tuple[str, str]]) -> None:
+    """Print the closing two-column summary table of a command (main process only)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    out_console.print(table)
+
+
+def _teacher_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("teacher", s["teacher"]),
+        ("status", s["status"]),
+        ("model", f"{s['model']}, {s['params']:,} parameters"),
+        ("tags", s["tags"]),
+        ("labeled data", f"{s['train_sentences']:,} train sentences in {s['languages']} languages"),
+    ]
+
+
 def _run(fn: Callable[[ProgressHook], Any]) -> Any:
     progress = RichProgress()
     try:
@@ -159,8 +181,9 @@ def teacher_train(
     from xtremedistil_ner.pipeline import train_teacher_only
 
     cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
-    path = _run(lambda p: train_teacher_only(cfg, out, p))
-    out_console.print(f"teacher saved in {path}")
+    s = _run(lambda p: train_teacher_only(cfg, out, p))
+    _summary("xdner teacher train", [*_teacher_rows(s), ("time", f"{s['seconds']:.1f} s")])
+    out_console.print(f"next: xdner teacher label --out {out}   (or xdner distill --out {out})")
 
 
 @teacher_app.command("label")
@@ -176,8 +199,25 @@ def teacher_label(
     from xtremedistil_ner.pipeline import label_only
 
     cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
-    n = _run(lambda p: label_only(cfg, out, p))
-    out_console.print(f"transfer cache ready: {n} sentences in {out / 'cache'}")
+    s = _run(lambda p: label_only(cfg, out, p))
+    shards = s["label_shards_computed"]
+    labeled = (
+        f"{s['label_sentences']:,} sentences at {s['label_sentences_per_second']:,.0f}/s, "
+        f"padding {100 * s['label_padding_waste']:.1f}%"
+        if s["label_sentences"]
+        else "nothing (every shard reused)"
+    )
+    _summary(
+        "xdner teacher label",
+        [
+            *_teacher_rows(s),
+            ("transfer set", f"{s['transfer_sentences']:,} sentences, {s['transfer_words']:,} words"),
+            ("cache", f"{s['cache']} ({shards} shard(s) computed now)"),
+            ("labeled now", labeled),
+            ("time", f"{s['seconds']:.1f} s"),
+        ],
+    )
+    out_console.print(f"next: xdner distill --out {out}   (reuses this teacher and cache)")
 
 
 @app.command()
@@ -201,6 +241,12 @@ def evaluate(
     for lang, s in scores.items():
         o = s.overall
         table.add_row(lang, f"{100 * o.precision:.2f}", f"{100 * o.recall:.2f}", f"{100 * o.f1:.2f}", str(o.support))
+    if len(scores) > 1:
+        n = len(scores)
+        macro = [sum(getattr(s.overall, k) for s in scores.values()) / n for k in ("precision", "recall", "f1")]
+        support = sum(s.overall.support for s in scores.values())
+        table.add_section()
+        table.add_row(f"macro ({n})", *(f"{100 * v:.2f}" for v in macro), str(support), style="bold")
     out_console.print(table)
 
 
@@ -236,11 +282,19 @@ def predict(
       xdner predict runs/latest/student news.txt --format conll -o news.conll
     """
     import sys
+    import time
+    from collections import Counter
+
+    from rich.table import Table
 
     from xtremedistil_ner.io_utils import read_utf8_lines, write_text
     from xtremedistil_ner.student.model import StudentTagger
 
+    types: Counter[str] = Counter()
+    words = 0
+
     def run(progress: ProgressHook) -> tuple[str, int]:
+        nonlocal words
         if input != "-" and not Path(input).is_file():
             raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
         data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
@@ -252,15 +306,30 @@ def predict(
         for start in range(0, len(texts), PREDICT_CHUNK):  # bounded memory for intermediate arrays
             chunk = tagger.predict(texts[start : start + PREDICT_CHUNK], batch_size=batch_size)
             parts.append("".join(render(p) for p in chunk))
+            types.update(e.type for p in chunk for e in p.entities)
+            words += sum(len(p.words) for p in chunk)
             advance(len(chunk))
         return "".join(parts), len(texts)
 
+    start = time.perf_counter()
     text, sentences = _run(run)
+    seconds = time.perf_counter() - start
     if output is None:
         sys.stdout.write(text)
     else:
         write_text(output, text)
-        console.print(f"written: {output} ({sentences} sentences)")
+    if output is not None or console.is_terminal:  # stdout may be a pipe: the summary goes to stderr
+        found = ", ".join(f"{t} {n:,}" for t, n in sorted(types.items())) or "none"
+        summary = Table(title="xdner predict", show_header=False, title_justify="left")
+        for key, value in (
+            ("input", "stdin" if input == "-" else input),
+            ("output", str(output or "stdout")),
+            ("sentences", f"{sentences:,} ({words:,} words)"),
+            ("entities", f"{sum(types.values()):,} ({found})"),
+            ("time", f"{seconds:.2f} s, {sentences / max(seconds, 1e-9):,.0f} sentences/s (model load included)"),
+        ):
+            summary.add_row(key, value)
+        console.print(summary)
 
 
 @app.command()
@@ -330,7 +399,22 @@ def report_cmd(
     from xtremedistil_ner.report import write_html
 
     path = _run(lambda p: write_html(run, paper, speed))
-    out_console.print(f"written: {path}")
+    import json
+
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))  # write_html has read it already
+    m = report["macro"]
+    _summary(
+        "xdner report",
+        [
+            ("run", str(run)),
+            ("languages", f"{sum(e['status'] == 'ok' for e in report['languages'].values())} scored"),
+            ("macro F1", f"teacher {100 * m['teacher_f1']:.2f}, student {100 * m['student_f1']:.2f}"),
+            ("retention", f"{100 * (m['retention'] or 0):.1f}%"),
+            ("paper column", str(paper) if paper and paper.is_file() else "none"),
+            ("latency table", str(speed) if speed else "none (give --speed runs/.../speed.json)"),
+            ("written", str(path)),
+        ],
+    )
 
 
 @bench_app.command("quality")

@@ -469,19 +469,42 @@ def _prepare(cfg: RunConfig, out: Path, progress: Progress | None, need_transfer
     return state, corpus, all_tags(corpus)
 
 
-def train_teacher_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Path:
-    """``xdner teacher train``: fine-tune (or reuse) ``OUT/teacher``; return its path."""
+def _teacher_summary(teacher: Teacher, corpus: Corpus, tags: TagVocab, seconds: float) -> dict[str, Any]:
+    train = corpus.split("train")
+    return {
+        "teacher": str(teacher.path),
+        "status": "fine-tuned now" if teacher.trained_now else "reused (already trained)",
+        "model": str(getattr(teacher.model.config, "model_type", "?")),
+        "params": teacher.num_parameters(),
+        "tags": " ".join(tags.tags),
+        "languages": len({s.lang for s in train}),
+        "train_sentences": len(train),
+        "seconds": round(seconds, 1),
+    }
+
+
+def train_teacher_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """``xdner teacher train``: fine-tune (or reuse) ``OUT/teacher``; return a summary (path, params, data)."""
+    start = time.perf_counter()
     state, corpus, tags = _prepare(cfg, out, progress, need_transfer=False)
-    return ensure_teacher(state, corpus, tags).path
+    teacher = ensure_teacher(state, corpus, tags)
+    return _teacher_summary(teacher, corpus, tags, time.perf_counter() - start)
 
 
-def label_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> int:
-    """``xdner teacher label``: fill ``OUT/cache`` with teacher targets; return the number of sentences."""
+def label_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """``xdner teacher label``: fill ``OUT/cache`` with teacher targets; return a summary of the cache."""
+    start = time.perf_counter()
     state, corpus, tags = _prepare(cfg, out, progress, need_transfer=True)
     teacher = ensure_teacher(state, corpus, tags)
     transfer = corpus.split("transfer")
     transfer_targets(state, teacher, transfer)
-    return len(transfer)
+    return {
+        **_teacher_summary(teacher, corpus, tags, time.perf_counter() - start),
+        "cache": str(out / "cache"),
+        "transfer_sentences": len(transfer),
+        "transfer_words": sum(len(s.tokens) for s in transfer),
+        **{f"label_{k}": v for k, v in state.throughput["teacher_label"].items()},
+    }
 
 
 def evaluate_student(path: Path, cfg: RunConfig, split: str = "test") -> dict[str, LanguageScores]:
