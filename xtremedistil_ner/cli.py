@@ -177,7 +177,15 @@ def teacher_train(
     seed: SeedOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill)."""
+    """Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill).
+
+    The teacher is the recipe's [teacher] model: a local directory or Hub name, or a config built from scratch.
+    An existing OUT/teacher is reused, not trained again.
+
+    Examples:
+      xdner teacher train --langs de,fr,hi --out runs/three
+      xdner teacher train --recipe recipes/mbert-41-gpu.toml --out runs/mbert
+    """
     from xtremedistil_ner.pipeline import train_teacher_only
 
     cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
@@ -195,7 +203,16 @@ def teacher_label(
     seed: SeedOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Run the teacher once over the transfer set into OUT/cache (sharded, resumable, fp16)."""
+    """Run the teacher once over the transfer set into OUT/cache (sharded, resumable, fp16).
+
+    Trains the teacher first if OUT/teacher is missing.
+    Finished shards whose checksums hold are kept: a killed labeling run resumes.
+    Any change of teacher, tokenizer, alignment settings or data rebuilds the cache.
+
+    Examples:
+      xdner teacher label --out runs/latest
+      xdner teacher label --set teacher.pooling=mean --out runs/mean
+    """
     from xtremedistil_ner.pipeline import label_only
 
     cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
@@ -228,7 +245,13 @@ def evaluate(
     data: DataOpt = None,
     split: Annotated[str, typer.Option(help="Which split to score: test or dev.")] = "test",
 ) -> None:
-    """Score a saved student per language (word-level seqeval) on a data folder."""
+    """Score a saved student per language (word-level seqeval) on a data folder.
+
+    Examples:
+      xdner evaluate runs/latest/student
+      xdner evaluate runs/latest/student --langs de,hi --split dev
+      xdner evaluate runs/latest/student --data my_data
+    """
     from xtremedistil_ner.pipeline import evaluate_student
 
     cfg = _run(lambda p: _load(recipe, langs, data, None))
@@ -575,7 +598,12 @@ def languages(
         Path("../shared/data/wikiann")
     ),
 ) -> None:
-    """List the 41 languages of languages.tsv, and which have data in --data."""
+    """List the 41 languages of languages.tsv, and which have data in --data.
+
+    Examples:
+      xdner languages
+      xdner languages --data my_data
+    """
     from rich.table import Table
 
     from xtremedistil_ner.data.readers import find_split
