@@ -179,7 +179,7 @@ def teacher_train(
 ) -> None:
     """Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill).
 
-    The teacher is the recipe's [teacher] model: a local directory or Hub name, or a config built from scratch.
+    The teacher is teacher.model of the recipe (a local directory or Hub name), or teacher.config from scratch.
     An existing OUT/teacher is reused, not trained again.
 
     Examples:
