@@ -50,6 +50,23 @@ def test_cli_report_regenerates_and_refuses_a_non_run(smoke_run, tmp_path):
     assert result.exit_code == 2 and "no report.json" in result.output
 
 
+def test_latency_table_gives_times_and_ratios_vs_mbert(smoke_run):
+    from xtremedistil_ner.html_report import to_html
+
+    def model(name, e2e, warm=None):
+        lat = {"batch/end_to_end": e2e, "single/end_to_end": e2e / 10}
+        if warm:
+            lat.update({"batch/end_to_end_warm": warm, "single/end_to_end_warm": warm / 10})
+        return {"name": name, "params": 1000, "latency_ms": lat}
+
+    speed = {"workload": {"batch": "32 texts x 32 words"}, "models": [model("student", 20.0, 10.0)]}
+    speed["models"].append(model("mBERT-base (random weights)", 2000.0))
+    page = to_html(json.loads((smoke_run / "report.json").read_text()), None, None, speed)
+    text = re.sub(r"<[^>]+>", " ", page.split("<h2>Latency")[1].split("<h2>")[0])
+    assert "20.0 (100x)" in text and "10.0 (200x)" in text and "1.0 (200x)" in text  # batch, warm, single warm
+    assert "2,000.0 (1x)" in text and " - " in text  # mBERT-base has no warm column
+
+
 @pytest.mark.slow
 def test_chromium_renders_the_page_without_console_errors(smoke_run, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

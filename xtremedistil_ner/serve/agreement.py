@@ -10,6 +10,7 @@ from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
 from xtremedistil_ner.evaluate import score
+from xtremedistil_ner.serve.pieces import PieceCache
 from xtremedistil_ner.serve.predict import Backend, predict_words
 
 
@@ -36,8 +37,9 @@ def compare_backends(
         ``f1_change`` (vs the reference, in F1 points).
     """
     words = [list(s.tokens) for s in sentences]
+    pieces = PieceCache(tokenizer)
     predicted = {
-        name: [list(p.tags) for p in predict_words(b, tokenizer, tags, words, batch_size=batch_size)]
+        name: [list(p.tags) for p in predict_words(b, pieces, tags, words, batch_size=batch_size)]
         for name, b in backends.items()
     }
     groups: dict[str, list[int]] = {}

@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from xtremedistil_ner.data.batching import bucket_batches
-from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
+from xtremedistil_ner.serve.pieces import PieceCache
 from xtremedistil_ner.serve.words import Word, split_words
 from xtremedistil_ner.student.model import StudentTagger
-from xtremedistil_ner.student.vocab import Featurized, featurize, make_batch
+from xtremedistil_ner.student.vocab import Featurized, make_batch
 
 
 @dataclass(frozen=True)
@@ -100,24 +100,24 @@ def entities_of(words: Sequence[Word], tags: Sequence[str], scores: Sequence[flo
 
 
 def predict_texts(
-    backend: Backend, tokenizer: Any, tags: TagVocab, texts: Sequence[str], batch_size: int = 64
+    backend: Backend, pieces: PieceCache, tags: TagVocab, texts: Sequence[str], batch_size: int = 64
 ) -> list[Prediction]:
     """Tag raw sentences (one per item); blank ones come back with no words.
 
     Args:
         backend: the model side (:class:`TorchBackend` or the ONNX one).
-        tokenizer: the student's tokenizer.
+        pieces: the student's tokenizer behind a word cache (keep one per model: it fills as texts come in).
         tags: the student's tag set.
         texts: raw sentences.
         batch_size: sentences per batch (batches are bucketed by length to cut padding).
     """
     split = [split_words(t) for t in texts]
-    return predict_words(backend, tokenizer, tags, [[w.text for w in ws] for ws in split], texts, split, batch_size)
+    return predict_words(backend, pieces, tags, [[w.text for w in ws] for ws in split], texts, split, batch_size)
 
 
 def predict_words(
     backend: Backend,
-    tokenizer: Any,
+    pieces: PieceCache,
     tags: TagVocab,
     sentences: Sequence[Sequence[str]],
     texts: Sequence[str] | None = None,
@@ -129,7 +129,7 @@ def predict_words(
         texts = [" ".join(s) for s in sentences]
         words = [_offsets(s) for s in sentences]
     keep = [i for i, s in enumerate(sentences) if s]
-    features = featurize(tokenizer, [Sentence(tuple(sentences[i]), None, "") for i in keep])
+    features = pieces.featurize([sentences[i] for i in keep])
     decoded: dict[int, tuple[list[int], list[float]]] = {}
     for ids in bucket_batches(features.lengths().tolist(), batch_size=batch_size):
         for i, result in zip(ids, backend.tag(features, ids), strict=True):

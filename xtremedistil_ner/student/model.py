@@ -161,9 +161,11 @@ class StudentTagger(nn.Module):
             XdnerError: not a student directory, or one from an incompatible version.
         """
         from xtremedistil_ner.checkpoint import load_student
+        from xtremedistil_ner.serve.pieces import PieceCache
 
         loaded = load_student(Path(path))
-        object.__setattr__(loaded.model, "_runtime", loaded)  # plain attribute: not a submodule
+        object.__setattr__(loaded.model, "_runtime", loaded)  # plain attributes: not submodules
+        object.__setattr__(loaded.model, "_pieces", PieceCache(loaded.tokenizer))  # fills as predict() sees words
         return loaded.model
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 64) -> list[Prediction]:
@@ -178,4 +180,5 @@ class StudentTagger(nn.Module):
         if runtime is None:
             raise ValueError("predict() needs a student loaded with StudentTagger.from_pretrained(dir)")
         texts = [texts] if isinstance(texts, str) else list(texts)
-        return predict_texts(TorchBackend(self, runtime.lookup), runtime.tokenizer, runtime.tags, texts, batch_size)
+        pieces: Any = getattr(self, "_pieces")  # noqa: B009 - set by from_pretrained, not a declared attribute
+        return predict_texts(TorchBackend(self, runtime.lookup), pieces, runtime.tags, texts, batch_size)
