@@ -111,7 +111,8 @@ class StudentConfig:
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
         hidden_size: per direction, per BiLSTM layer.
-        num_layers: stacked BiLSTM layers.
+        num_layers: stacked BiLSTM layers. One, as in the paper's 35x student (its 5.1M parameters fit one
+            layer of 2 x 200 over E=50): a second layer costs 2.5x the BiLSTM time for ~0.5 F1 (docs/RESULTS.md).
         dropout: between layers, during training.
         svd_init: initialise the embeddings from a truncated SVD of the teacher's input embeddings.
         max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
@@ -124,7 +125,7 @@ class StudentConfig:
 
     embedding_dim: int = 50
     hidden_size: int = 200
-    num_layers: int = 2
+    num_layers: int = 1
     dropout: float = 0.2
     max_vocab: int = 60000
     tokenizer: str = ""

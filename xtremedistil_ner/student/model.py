@@ -30,7 +30,7 @@ class StudentModelConfig:
     num_tags: int
     embedding_dim: int = 50
     hidden_size: int = 200
-    num_layers: int = 2
+    num_layers: int = 1
     dropout: float = 0.2
     bio_constraints: bool = True
 
