@@ -64,3 +64,27 @@ def test_recipe_reference_is_complete_and_committed():
     assert "|  |" not in text  # every key has a meaning
     committed = Path(__file__).resolve().parent.parent / "docs" / "RECIPES.md"
     assert committed.read_text(encoding="utf-8") == text, "regenerate: python -m xtremedistil_ner.recipe_doc"
+
+
+def test_flat_memory_opt_out_skips_the_heap_pin(tmp_path, monkeypatch):
+    """`[run] flat_memory = false` leaves glibc's malloc alone (a recipe key, type-checked like the others)."""
+    from accelerate.state import AcceleratorState
+
+    from xtremedistil_ner import pipeline
+    from xtremedistil_ner.config import RunConfig
+
+    pinned: list[bool] = []
+    monkeypatch.setattr(pipeline, "pin_mmap_threshold", lambda: pinned.append(True))  # mallopt has no getter
+    try:
+        for flat in (True, False):
+            AcceleratorState._reset_state(True)
+            pipeline.start_run(RunConfig(cpu=True, flat_memory=flat), tmp_path / str(flat))
+    finally:
+        AcceleratorState._reset_state(True)
+    assert pinned == [True]
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[run]\nflat_memory = false\n")
+    assert load_recipe(recipe).flat_memory is False
+    recipe.write_text("[run]\nflat_memory = 'no'\n")
+    with pytest.raises(RecipeError, match="flat_memory: expected bool"):
+        load_recipe(recipe)

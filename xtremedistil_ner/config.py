@@ -218,12 +218,16 @@ class RunConfig:
         seed: seeds Python, NumPy and torch before anything is built.
         cpu: run on the CPU even when a GPU is present.
         mixed_precision: ``no``, ``fp16`` (GPU) or ``bf16`` (GPU, or CPU autocast where the CPU has BF16 units).
+        flat_memory: pin glibc's mmap threshold at 4 MiB so resident memory stays flat however large the
+            transfer set (peak RSS 1.38x at 10x the data instead of 2.64x); costs ~13% of student training
+            speed. Turn off when the transfer set fits in memory with room to spare.
     """
 
     name: str = "run"
     seed: int = 13
     cpu: bool = False
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    flat_memory: bool = True
     data: DataConfig = field(default_factory=DataConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     student: StudentConfig = field(default_factory=StudentConfig)

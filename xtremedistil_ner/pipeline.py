@@ -319,8 +319,8 @@ def distill_student(
 
 
 def run_fingerprint(cfg: RunConfig, teacher: Teacher, corpus: Corpus) -> str:
-    """Identity of a student's training: the recipe (but its name), the teacher's weights and every split's data."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "eval")}
+    """Identity of a student's training: the recipe (but what changes no number), the teacher and every split."""
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "eval", "flat_memory")}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(teacher.fingerprint.encode())
     for split in ("train", "dev", "transfer"):
@@ -421,7 +421,8 @@ def student_side(
 
 def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
     """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
-    pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see heap.py)
+    if cfg.flat_memory:
+        pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see heap.py)
     set_seed(cfg.seed)
     state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
     out.mkdir(parents=True, exist_ok=True)
