@@ -56,6 +56,22 @@ def test_ratios_are_teacher_over_student():
     assert "| mBERT | 50,000 | 500.00 | - | 500.00 |" in table  # a teacher has no warm column
 
 
+def test_warm_end_to_end_keeps_its_word_cache_and_cold_starts_empty(smoke_run):
+    """The warm figure must time a cache that fills on the first call (an empty cache is falsy)."""
+    from xtremedistil_ner.bench.speed import _predict
+    from xtremedistil_ner.checkpoint import load_student
+    from xtremedistil_ner.serve.pieces import PieceCache
+    from xtremedistil_ner.serve.predict import TorchBackend
+
+    loaded = load_student(smoke_run / "student")
+    backend = TorchBackend(loaded.model, loaded.lookup)
+    warm = PieceCache(loaded.tokenizer)
+    _predict(backend, loaded, ["Angela Merkel besuchte Paris ."], warm)
+    assert len(warm) == 5
+    _predict(backend, loaded, ["Paris ."], None)
+    assert len(warm) == 5
+
+
 @pytest.mark.slow
 def test_bench_speed_end_to_end_on_the_smoke_student(smoke_run, tmp_path):
     from typer.testing import CliRunner

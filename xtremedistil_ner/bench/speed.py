@@ -149,10 +149,12 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
 
 
 def _predict(backend: Any, loaded: Any, texts: list[str], pieces: Any) -> None:
+    """Raw texts -> entities through ``pieces`` (None: a fresh, empty word cache for this call only)."""
     from xtremedistil_ner.serve.pieces import PieceCache
     from xtremedistil_ner.serve.predict import predict_texts
 
-    predict_texts(backend, pieces or PieceCache(loaded.tokenizer), loaded.tags, texts, batch_size=len(texts))
+    cache = PieceCache(loaded.tokenizer) if pieces is None else pieces  # an empty cache is falsy: test None
+    predict_texts(backend, cache, loaded.tags, texts, batch_size=len(texts))
 
 
 def _torch_forward(model: Any, inputs: Any) -> None:
