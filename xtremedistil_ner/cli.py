@@ -101,8 +101,8 @@ def _load(
     return load_recipe(recipe or DEFAULT_RECIPE, **overrides)
 
 
-def _summary(title: str, rows: list[tuple[str, str]]) -> None:
-    """Print the closing two-column summary table of a command (main process only)."""
+def _summary(title: str, rows: list[tuple[str, str]], to: Console | None = None) -> None:
+    """Print the closing two-column summary table of a command (main process only; stdout unless ``to``)."""
     from rich.table import Table
 
     table = Table(title=title, show_header=False, title_justify="left")
@@ -110,7 +110,7 @@ def _summary(title: str, rows: list[tuple[str, str]]) -> None:
     table.add_column(overflow="fold")
     for key, value in rows:
         table.add_row(key, value)
-    out_console.print(table)
+    (to or out_console).print(table)
 
 
 def _teacher_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
@@ -308,8 +308,6 @@ def predict(
     import time
     from collections import Counter
 
-    from rich.table import Table
-
     from xtremedistil_ner.io_utils import read_utf8_lines, write_text
     from xtremedistil_ner.student.model import StudentTagger
 
@@ -343,16 +341,14 @@ def predict(
         write_text(output, text)
     if output is not None or console.is_terminal:  # stdout may be a pipe: the summary goes to stderr
         found = ", ".join(f"{t} {n:,}" for t, n in sorted(types.items())) or "none"
-        summary = Table(title="xdner predict", show_header=False, title_justify="left")
-        for key, value in (
+        rows = [
             ("input", "stdin" if input == "-" else input),
             ("output", str(output or "stdout")),
             ("sentences", f"{sentences:,} ({words:,} words)"),
             ("entities", f"{sum(types.values()):,} ({found})"),
             ("time", f"{seconds:.2f} s, {sentences / max(seconds, 1e-9):,.0f} sentences/s (model load included)"),
-        ):
-            summary.add_row(key, value)
-        console.print(summary)
+        ]
+        _summary("xdner predict", rows, to=console)
 
 
 @app.command()
@@ -419,12 +415,10 @@ def report_cmd(
     Example:
       xdner report runs/latest --speed runs/bench-speed/speed.json
     """
-    from xtremedistil_ner.report import write_html
+    from xtremedistil_ner.report import read_report, write_html
 
-    path = _run(lambda p: write_html(run, paper, speed))
-    import json
-
-    report = json.loads((run / "report.json").read_text(encoding="utf-8"))  # write_html has read it already
+    report = _run(lambda p: read_report(run))
+    path = _run(lambda p: write_html(run, paper, speed, report=report))
     m = report["macro"]
     _summary(
         "xdner report",

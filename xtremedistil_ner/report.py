@@ -236,6 +236,36 @@ def read_paper(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def _read_json(path: Path | None) -> dict[str, Any] | None:
+    """A JSON file's content, None when there is no such file.
+
+    Raises:
+        XdnerError: the file is not readable JSON.
+    """
+    from xtremedistil_ner.errors import XdnerError
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise XdnerError(f"{path}: not readable JSON ({exc})") from None
+
+
+def read_report(run: Path) -> dict[str, Any]:
+    """``RUN/report.json`` of a run directory.
+
+    Raises:
+        XdnerError: missing or unreadable.
+    """
+    from xtremedistil_ner.errors import XdnerError
+
+    report = _read_json(run / "report.json")
+    if report is None:
+        raise XdnerError(f"{run}: no report.json (is this a run directory of xdner distill?)")
+    return report
+
+
 def write_html(
     run: Path, paper: Path | None = None, speed: Path | None = None, report: dict[str, Any] | None = None
 ) -> Path:
@@ -244,23 +274,12 @@ def write_html(
     ``report`` is read from ``RUN/report.json`` unless the caller already holds it.
 
     Raises:
-        XdnerError: ``RUN/report.json`` is missing or unreadable.
+        XdnerError: ``RUN/report.json`` is missing, or a JSON file is unreadable.
     """
-    from xtremedistil_ner.errors import XdnerError
     from xtremedistil_ner.html_report import to_html
 
-    def read(path: Path | None) -> dict[str, Any] | None:
-        if path is None or not path.is_file():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise XdnerError(f"{path}: not readable JSON ({exc})") from None
-
-    report = report or read(run / "report.json")
-    if report is None:
-        raise XdnerError(f"{run}: no report.json (is this a run directory of xdner distill?)")
-    html = to_html(report, read_paper(paper) if paper else None, read(run / "config.json"), read(speed))
+    report = report or read_report(run)
+    html = to_html(report, read_paper(paper) if paper else None, _read_json(run / "config.json"), _read_json(speed))
     write_text(run / "report.html", html)
     return run / "report.html"
 
