@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import torch
 
@@ -34,6 +36,22 @@ def test_featurize_batch_and_forward_shapes(mbert_tokenizer):
     assert out.emissions.shape == (3, 5, 7) and out.hidden.shape == (3, 5, 12)
     paths = model.decode(batch)
     assert [len(p) for p in paths] == [5, 4, 1]
+
+
+def test_make_batch_holds_each_words_pieces_in_row_major_order(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, SENTENCES)
+    lookup = np.arange(len(mbert_tokenizer), dtype=np.int64)  # identity: student ids = tokenizer ids
+    order = [2, 0, 1, 0]
+    batch = make_batch(feats, lookup, order)
+    rows = word_rows(feats, order)
+    assert rows.tolist() == [5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 0, 1, 2, 3]
+    bounds = [*batch.offsets.tolist(), len(batch.pieces)]
+    got = [batch.pieces[a:b].tolist() for a, b in itertools.pairwise(bounds)]
+    expected = [
+        mbert_tokenizer(word, add_special_tokens=False)["input_ids"] for i in order for word in SENTENCES[i].tokens
+    ]
+    assert got == expected
+    assert batch.mask.tolist()[3] == [True] * 4 + [False]
 
 
 def test_padding_does_not_change_a_sentence(mbert_tokenizer):

@@ -27,6 +27,7 @@ from xtremedistil_ner.dist import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.heap import trim_heap
 from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
+from xtremedistil_ner.optim import clip_gradients, make_adam
 from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
 from xtremedistil_ner.rowstore import ShardRows
 from xtremedistil_ner.schedule import Stage, set_trainable
@@ -113,15 +114,6 @@ class DistillModel(nn.Module):
         super().__init__()
         self.student = student
         self.projection = nn.Linear(student.output_size, max(teacher_hidden, 1))
-
-
-def make_adam(params: list, lr: float, weight_decay: float = 0.0, decoupled: bool = False) -> torch.optim.Optimizer:
-    """Adam/AdamW, fused where the parameters' device supports it (8x faster steps on CPU for big tables)."""
-    cls = torch.optim.AdamW if decoupled else torch.optim.Adam
-    try:
-        return cls(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return cls(params, lr=lr, weight_decay=weight_decay)
 
 
 def predict_tags(
@@ -342,7 +334,7 @@ class Distiller:
                 loss = sum(losses.values())
                 acc.backward(loss)
                 if self.cfg.grad_clip:
-                    acc.clip_grad_norm_(params, self.cfg.grad_clip)
+                    clip_gradients(acc, params, self.cfg.grad_clip)
                 optimizer.step()
                 optimizer.zero_grad()
                 step += 1

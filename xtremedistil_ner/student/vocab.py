@@ -103,27 +103,35 @@ class StudentVocab:
         return cls(tuple(json.loads(path.read_text(encoding="utf-8"))))
 
 
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concat(arange(s, s + c) for s, c in zip(starts, counts))`` without a Python loop."""
+    total = int(counts.sum())
+    # shape: (total,) each element's start, minus where its run begins in the output
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return shift + np.arange(total, dtype=np.int64)
+
+
 def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int]) -> StudentBatch:
     """Collate sentences ``indices`` of ``features`` into a :class:`StudentBatch` (student ids via ``lookup``)."""
-    lengths = [int(features.sentence_offsets[i + 1] - features.sentence_offsets[i]) for i in indices]
-    seq = max(lengths)
-    mask = torch.zeros(len(indices), seq, dtype=torch.bool)
-    piece_chunks, offsets = [], []
-    total = 0
-    for row, i in enumerate(indices):
-        w0, w1 = features.sentence_offsets[i], features.sentence_offsets[i + 1]
-        p0, p1 = features.word_offsets[w0], features.word_offsets[w1]
-        piece_chunks.append(features.pieces[p0:p1])
-        offsets.append(features.word_offsets[w0:w1] - p0 + total)
-        total += int(p1 - p0)
-        mask[row, : lengths[row]] = True
-    pieces = lookup[np.concatenate(piece_chunks)]
-    return StudentBatch(torch.from_numpy(pieces), torch.from_numpy(np.concatenate(offsets)), mask)
+    rows = np.asarray(indices, dtype=np.int64)
+    starts = features.sentence_offsets[rows]
+    lengths = features.sentence_offsets[rows + 1] - starts
+    # shape: (batch, seq)
+    mask = torch.from_numpy(np.arange(int(lengths.max()))[None, :] < lengths[:, None])
+    # shape: (total_words,) word rows in row-major order, and where each word's pieces start and end
+    words = _ranges(starts, lengths)
+    first = features.word_offsets[words]
+    counts = features.word_offsets[words + 1] - first
+    offsets = np.cumsum(counts) - counts
+    pieces = lookup[features.pieces[_ranges(first, counts)]]
+    return StudentBatch(torch.from_numpy(pieces), torch.from_numpy(offsets), mask)
 
 
 def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
     """Flat word indices (into per-word target arrays) of sentences ``indices``, row-major."""
-    return np.concatenate([np.arange(features.sentence_offsets[i], features.sentence_offsets[i + 1]) for i in indices])
+    rows = np.asarray(indices, dtype=np.int64)
+    starts = features.sentence_offsets[rows]
+    return _ranges(starts, features.sentence_offsets[rows + 1] - starts)
 
 
 PIECE_MARKERS = ("##", "▁", "Ġ")
