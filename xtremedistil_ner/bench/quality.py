@@ -56,9 +56,13 @@ def ablation(total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Vari
             "representation -> logits -> labels, all layers trainable",
             (StageConfig("hidden", hidden_epochs), StageConfig("soft", rest / 2), StageConfig("hard", rest / 2)),
         ),
-        Variant("staged+gradual", "staged with top-down gradual unfreezing (the default recipe)", staged_gradual),
+        Variant(
+            "staged+gradual", "staged with top-down gradual unfreezing, MSE soft loss (the paper's)", staged_gradual
+        ),
         Variant("staged+gradual+kl", "as above, soft loss KL with T=2 (T^2-scaled)", staged_gradual, "kl", 2.0),
-        Variant("staged+gradual+crf", "as above, soft loss on CRF marginals", staged_gradual, "crf"),
+        Variant(
+            "staged+gradual+crf", "as above, soft loss on CRF marginals (the default recipe)", staged_gradual, "crf"
+        ),
         Variant("pool=mean", "staged+gradual, teacher pieces mean-pooled to words", staged_gradual, pooling="mean"),
         Variant("pool=max", "staged+gradual, teacher pieces max-pooled to words", staged_gradual, pooling="max"),
         Variant(
