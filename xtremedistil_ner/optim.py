@@ -28,19 +28,21 @@ def clip_gradients(accelerator: Accelerator, params: Sequence[torch.nn.Parameter
     torch scales every gradient by ``min(max_norm / (norm + 1e-6), 1)`` at every step; when the norm is within
     bounds that is a multiplication by 1.0 (exact), yet a full read and write of each gradient (a 3M-row
     embedding gradient here: ~2 ms a step on 2 cores). The norm and, when clipping happens, the scaling are
-    torch's own functions, so results are bit-identical. Sharded setups (FSDP, DeepSpeed, XLA) go to Accelerate.
+    torch's own functions, so results are bit-identical. Off the CPU (where deciding would cost a device sync
+    and the pass is cheap) and in sharded setups (FSDP, DeepSpeed, XLA) this is Accelerate's own call.
 
     Returns:
-        The total gradient norm before clipping.
+        The total gradient norm before clipping (NaN when the engine does not report it).
     """
-    if accelerator.distributed_type not in PLAIN:
-        return float(accelerator.clip_grad_norm_(params, max_norm))
-    accelerator.unscale_gradients()  # no-op unless fp16 with a gradient scaler
     grads = [p.grad for p in params if p.grad is not None]
+    if accelerator.distributed_type not in PLAIN or any(g.device.type != "cpu" for g in grads):
+        norm = accelerator.clip_grad_norm_(params, max_norm)  # DeepSpeed clips inside and may return None
+        return float(norm) if norm is not None else float("nan")
     if not grads:
         return 0.0
+    accelerator.unscale_gradients()  # no-op unless a gradient scaler is in use
     total = torch.nn.utils.get_total_norm(grads)
     coefficient = torch.clamp(max_norm / (total + EPS), max=1.0)
-    if bool(coefficient < 1.0):  # one scalar read: free on the CPU, a sync on GPU (where clipping is cheap anyway)
+    if bool(coefficient < 1.0):
         torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)
     return float(total)
