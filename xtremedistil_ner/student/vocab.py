@@ -111,15 +111,20 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
-def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int]) -> StudentBatch:
-    """Collate sentences ``indices`` of ``features`` into a :class:`StudentBatch` (student ids via ``lookup``)."""
+def _sentence_words(features: Featurized, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Words per sentence ``(batch,)`` and the flat word rows ``(total_words,)`` of sentences ``indices``."""
     rows = np.asarray(indices, dtype=np.int64)
     starts = features.sentence_offsets[rows]
     lengths = features.sentence_offsets[rows + 1] - starts
+    return lengths, _ranges(starts, lengths)
+
+
+def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int]) -> StudentBatch:
+    """Collate sentences ``indices`` of ``features`` into a :class:`StudentBatch` (student ids via ``lookup``)."""
+    lengths, words = _sentence_words(features, indices)
     # shape: (batch, seq)
     mask = torch.from_numpy(np.arange(int(lengths.max()))[None, :] < lengths[:, None])
-    # shape: (total_words,) word rows in row-major order, and where each word's pieces start and end
-    words = _ranges(starts, lengths)
+    # shape: (total_words,) where each word's pieces start, and how many it has
     first = features.word_offsets[words]
     counts = features.word_offsets[words + 1] - first
     offsets = np.cumsum(counts) - counts
@@ -129,9 +134,7 @@ def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int])
 
 def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
     """Flat word indices (into per-word target arrays) of sentences ``indices``, row-major."""
-    rows = np.asarray(indices, dtype=np.int64)
-    starts = features.sentence_offsets[rows]
-    return _ranges(starts, features.sentence_offsets[rows + 1] - starts)
+    return _sentence_words(features, indices)[1]
 
 
 PIECE_MARKERS = ("##", "▁", "Ġ")
