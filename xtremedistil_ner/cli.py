@@ -457,7 +457,7 @@ def bench_quality(
 ) -> None:
     """Train one teacher, then every ablation variant (gold, hard, hard+soft, staged, staged+gradual, ...).
 
-    Writes OUT/quality.json and OUT/RESULTS.md. Examples (about 80 and 45 min on 2 cores):
+    Writes OUT/quality.json and OUT/RESULTS.md. Examples (about 65 and 45 min on 2 cores, from scratch):
       xdner bench quality --out runs/bench-quality
       xdner bench quality --recipe recipes/cpu-xlmr.toml --only staged+gradual,tok=mbert,tok=laser50k \
           --out runs/bench-xlmr
