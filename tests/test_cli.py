@@ -89,9 +89,21 @@ def test_smoke_end_to_end_and_deterministic(tmp_path, monkeypatch):
                 assert 0.0 <= entry[who][key] <= 1.0
             assert entry[who]["support"] > 0
     assert next(s["name"] for s in report["stages"]) == "hidden"
+    # the gold-only baseline of [eval] gold_baseline_epochs: scored per language, gain = student - gold-only
+    for lang in ("de", "hi"):
+        entry = report["languages"][lang]
+        assert 0.0 <= entry["gold_only"]["f1"] <= 1.0
+        assert entry["gain_over_gold"] == pytest.approx(entry["student"]["f1"] - entry["gold_only"]["f1"])
+    macro = report["macro"]
+    assert macro["gain_over_gold"] == pytest.approx(macro["student_f1"] - macro["gold_only_f1"])
+    assert "gold_only_distill" in report["timings_seconds"]
+    assert report["teacher"]["pretrained"] is False and "random init" in report["teacher"]["origin"]
+    assert "gold_only_f1" in (tmp_path / "a" / "report.tsv").read_text().splitlines()[0]
+    assert "gold-only student" in (tmp_path / "a" / "report.html").read_text()
     again = _smoke(tmp_path / "b")
     assert [s["dev_curve"] for s in again["stages"]] == [s["dev_curve"] for s in report["stages"]]
     assert [s["train_loss"] for s in again["stages"]] == [s["train_loss"] for s in report["stages"]]
+    assert again["macro"]["gold_only_f1"] == report["macro"]["gold_only_f1"]
     # a rerun in the same directory reuses the teacher and the cache and gives the same scores
     rerun = _smoke(tmp_path / "a")
     assert rerun["macro"] == report["macro"]

@@ -41,3 +41,22 @@ def test_strict_mode_differs_on_invalid_iob():
 def test_length_mismatch_is_an_error():
     with pytest.raises(ValueError):
         score([["O", "O"]], [["O"]])
+
+
+def test_scores_round_trip_through_dicts_and_group_by_language():
+    from xtremedistil_ner.data.records import Sentence
+    from xtremedistil_ner.evaluate import LanguageScores, macro_f1, score_by_language
+
+    sentences = [
+        Sentence(("A", "B"), ("B-PER", "O"), "de"),
+        Sentence(("C",), ("B-LOC",), "hi"),
+        Sentence(("D", "E"), ("B-ORG", "I-ORG"), "de"),
+    ]
+    predicted = [["B-PER", "O"], ["O"], ["B-ORG", "O"]]
+    scores = score_by_language(sentences, predicted)
+    assert list(scores) == ["de", "hi"]
+    assert scores["de"] == score([["B-PER", "O"], ["B-ORG", "I-ORG"]], [["B-PER", "O"], ["B-ORG", "O"]])
+    assert scores["hi"].overall.f1 == 0.0
+    assert macro_f1(scores) == pytest.approx(scores["de"].overall.f1 / 2)
+    for value in scores.values():
+        assert LanguageScores.from_dict(value.to_dict()) == value

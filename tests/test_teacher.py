@@ -101,3 +101,57 @@ def test_pretrained_teacher_weights_load_through_safetensors_only(tmp_path, mber
     # opting in reads pytorch_model.bin with torch.load(weights_only=True) (transformers' loader)
     loaded, _ = build_teacher(TeacherConfig(model=str(tmp_path / "pickled"), allow_bin_weights=True), tags)
     assert torch.equal(loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
+
+
+def _train_sentences(n: int) -> list[Sentence]:
+    tags = ("O", "B-PER", "O", "O", "O", "B-LOC", "O", "O", "O", "O", "O", "O")
+    return [Sentence(GERMAN, tags, "de") for _ in range(n)]
+
+
+def test_teacher_steps_override_epochs_and_frozen_embeddings_stay_put():
+    from accelerate import Accelerator
+
+    from xtremedistil_ner.teacher import train_teacher
+
+    (model, tokenizer), cfg = tiny_teacher(MBERT, steps=5, epochs=1, batch_size=4, freeze_embeddings=True)
+    before = model.get_input_embeddings().weight.detach().clone()
+    layer = model.bert.encoder.layer[0].attention.self.query.weight.detach().clone()
+    seen: list[int] = []
+    done: list[int] = []
+
+    def start(total: int):
+        seen.append(total)
+        return done.append
+
+    # 8 sentences at batch 4: 2 steps an epoch, but steps = 5 runs 5 (3 epochs, the last one cut)
+    losses = train_teacher(model, tokenizer, TAGS, _train_sentences(8), cfg, Accelerator(cpu=True), 0, start)
+    assert seen == [5] and sum(done) == 5 and len(losses) == 3
+    assert torch.equal(model.get_input_embeddings().weight, before)
+    assert not torch.equal(model.bert.encoder.layer[0].attention.self.query.weight, layer)
+
+
+def test_bf16_autocast_labels_like_float32_on_a_tiny_teacher():
+    import dataclasses
+
+    (model, tokenizer), cfg = tiny_teacher(MBERT, hidden_layer=1)
+    sentences = [Sentence(GERMAN, None, "de"), Sentence(("Paris", "ist", "groß"), None, "de")]
+    plain = dict(predict_targets(model, tokenizer, sentences, cfg))
+    bf16 = dict(predict_targets(model, tokenizer, sentences, dataclasses.replace(cfg, autocast="bf16")))
+    for i in plain:
+        assert bf16[i].logits.dtype == np.float32 and bf16[i].logits.shape == plain[i].logits.shape
+        np.testing.assert_allclose(bf16[i].logits, plain[i].logits, atol=0.1)
+
+
+def test_freeze_layers_keeps_the_bottom_layers_and_rejects_too_many():
+    from xtremedistil_ner.errors import XdnerError
+    from xtremedistil_ner.teacher import freeze
+
+    (model, _), _ = tiny_teacher(MBERT)
+    freeze(model, False, 1)
+    bert = model.bert
+    assert not any(p.requires_grad for p in bert.embeddings.parameters())
+    assert not any(p.requires_grad for p in bert.encoder.layer[0].parameters())
+    assert all(p.requires_grad for p in bert.encoder.layer[1].parameters())
+    assert all(p.requires_grad for p in model.classifier.parameters())
+    with pytest.raises(XdnerError, match="has 2 layers"):
+        freeze(model, False, 3)

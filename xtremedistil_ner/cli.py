@@ -163,7 +163,9 @@ def distill(
     m, par = report["macro"], report["params"]
     out_console.print(
         f"macro F1: teacher {100 * m['teacher_f1']:.2f}  student {100 * m['student_f1']:.2f}  "
-        f"retention {100 * (m['retention'] or 0):.1f}%   student params {par['student']:,} "
+        f"retention {100 * (m['retention'] or 0):.1f}%  "
+        + (f"gold-only student {100 * m['gold_only_f1']:.2f}  " if "gold_only_f1" in m else "")
+        + f"student params {par['student']:,} "
         f"({par['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base)\nreports: {out}/report.md"
     )
 
@@ -494,6 +496,30 @@ def bench_lowres(
     gold_sizes = tuple(int(n) for n in sizes.split(",") if n)
     _run(lambda p: run_lowres(cfg, out, gold_sizes, lang, transfer, p))
     out_console.print((out / "LOWRES.md").read_text(encoding="utf-8"))
+
+
+@bench_app.command("teacher")
+def bench_teacher(
+    run: Annotated[Path, typer.Argument(help="Run directory holding a trained teacher (RUN/teacher).")],
+    recipe: RecipeOpt = None,
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    precisions: Annotated[str, typer.Option(help="Comma-separated: float32, bf16, int8.")] = "float32,bf16,int8",
+) -> None:
+    """Label the test split with the trained teacher in float32, bf16 autocast and dynamic int8.
+
+    Prints sentences/s, word tags equal to float32's and test macro F1 per precision: what a cheaper teacher
+    costs in labels for what it saves in time. Writes RUN/teacher_precision.json and RUN/TEACHER_PRECISION.md.
+
+    Example:
+      xdner bench teacher runs/latest --precisions float32,bf16
+    """
+    from xtremedistil_ner.bench.teacher_precision import run_teacher_precision
+
+    cfg = _run(lambda p: _load(recipe, langs, data, None))
+    chosen = tuple(x.strip() for x in precisions.split(",") if x.strip())
+    _run(lambda p: run_teacher_precision(cfg, run / "teacher", run, chosen, p))
+    out_console.print((run / "TEACHER_PRECISION.md").read_text(encoding="utf-8"))
 
 
 @bench_app.command("memory")

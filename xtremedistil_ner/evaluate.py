@@ -13,6 +13,8 @@ from typing import Any
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
+from xtremedistil_ner.data.records import Sentence
+
 MICRO = "micro avg"
 
 
@@ -38,6 +40,13 @@ class LanguageScores:
         out: dict[str, Any] = asdict(self.overall)
         out["per_type"] = {k: asdict(v) for k, v in self.per_type.items()}
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguageScores:
+        """The inverse of :meth:`to_dict`."""
+        fields = ("precision", "recall", "f1", "support")
+        per_type = {k: Scores(**{f: v[f] for f in fields}) for k, v in data.get("per_type", {}).items()}
+        return cls(Scores(**{f: data[f] for f in fields}), per_type)
 
 
 def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], mode: str = "conlleval") -> LanguageScores:
@@ -66,3 +75,20 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], mode: st
 
     overall = make(report[MICRO]) if MICRO in report else Scores(0.0, 0.0, 0.0, 0)
     return LanguageScores(overall, {k: make(v) for k, v in sorted(types.items())})
+
+
+def score_by_language(
+    sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], mode: str = "conlleval"
+) -> dict[str, LanguageScores]:
+    """Per-language scores of predicted tags against the sentences' gold tags (languages in first-seen order)."""
+    groups: dict[str, tuple[list, list]] = {}
+    for s, p in zip(sentences, predicted, strict=True):
+        gold, pred = groups.setdefault(s.lang, ([], []))
+        gold.append(list(s.tags or ()))
+        pred.append(list(p))
+    return {lang: score(g, p, mode) for lang, (g, p) in groups.items()}
+
+
+def macro_f1(scores: dict[str, LanguageScores]) -> float:
+    """Unweighted mean of the languages' overall F1 (0 when there is none)."""
+    return sum(s.overall.f1 for s in scores.values()) / len(scores) if scores else 0.0

@@ -12,7 +12,13 @@ import json
 from html import escape
 from typing import Any
 
-COLORS = {"teacher": "#4c72b0", "student": "#dd8452", "paper teacher": "#9fb4d9", "paper student": "#f2bf9b"}
+COLORS = {
+    "teacher": "#4c72b0",
+    "student": "#dd8452",
+    "gold-only student": "#8c8c8c",
+    "paper teacher": "#9fb4d9",
+    "paper student": "#f2bf9b",
+}
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -26,6 +32,30 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}svg text{font:11
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _signed(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:+.1f}"
+
+
+def _gold_card(macro: dict[str, Any]) -> list[str]:
+    if "gold_only_f1" not in macro:
+        return []
+    return [
+        f'<div class="card">gold-only student<div class="big">{_pct(macro["gold_only_f1"])}</div>'
+        f"distillation adds {_signed(macro['gain_over_gold'])} F1</div>"
+    ]
+
+
+def _teacher_note(info: dict[str, Any]) -> list[str]:
+    if not info:
+        return []
+    tuned = "fine-tuned jointly on the gold data" if info.get("fine_tuned") else "used as is"
+    return [
+        f"<p>Teacher: <b>{escape(str(info['model']))}</b> ({escape(str(info['origin']))}); "
+        f"{escape(str(info['model_type']))}, {info['layers']} layers x {info['hidden_size']}, {tuned}, "
+        f"{escape(str(info['autocast']))}.</p>"
+    ]
 
 
 def bar_chart(labels: list[str], series: list[tuple[str, list[float | None]]], height: int = 260) -> str:
@@ -128,16 +158,21 @@ def to_html(
         f'<div class="card">teacher macro F1<div class="big">{_pct(m["teacher_f1"])}</div></div>',
         f'<div class="card">student macro F1<div class="big">{_pct(m["student_f1"])}</div></div>',
         f'<div class="card">retention<div class="big">{_pct(m["retention"])}%</div></div>',
+        *_gold_card(m),
         f'<div class="card">student params<div class="big">{p["student"]:,}</div>'
         f"{p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base, "
         f"{p['student_compression_vs_teacher']:.1f}x fewer than its teacher</div>",
         "</div>",
+        *_teacher_note(report.get("teacher", {})),
         "<h2>F1 per language</h2>",
     ]
     series: list[tuple[str, list[float | None]]] = [
         ("teacher", [ok[c]["teacher"]["f1"] for c in langs]),
         ("student", [ok[c]["student"]["f1"] for c in langs]),
     ]
+    gold = "gold_only_f1" in m
+    if gold:
+        series.append(("gold-only student", [ok[c].get("gold_only", {}).get("f1") for c in langs]))
     if any(c in paper for c in langs):
         series.append(("paper teacher", [paper.get(c, {}).get("mbert_teacher") for c in langs]))
         series.append(("paper student", [paper.get(c, {}).get("student") for c in langs]))
@@ -150,15 +185,17 @@ def to_html(
     html.append("<h2>Retention per language, worst first</h2>")
     html.append(
         _table(
-            ["lang", "teacher F1", "student F1", "retention %", "support"],
+            ["lang", "teacher F1", "student F1", "retention %", "support"]
+            + (["gold-only F1", "gain over gold"] if gold else []),
             [
                 [
-                    c,
+                    c + (" (zero-shot)" if ok[c].get("zero_shot") else ""),
                     _pct(ok[c]["teacher"]["f1"]),
                     _pct(ok[c]["student"]["f1"]),
                     _pct(ok[c]["retention"]),
                     str(ok[c]["student"]["support"]),
                 ]
+                + ([_pct(ok[c]["gold_only"]["f1"]), _signed(ok[c]["gain_over_gold"])] if gold else [])
                 for c in worst_first
             ],
         )

@@ -22,7 +22,11 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
     ok = {k: v for k, v in report["languages"].items() if v["status"] == "ok"}
     m, p = report["macro"], report["params"]
     teacher = recipe.get("teacher", {})
-    source = teacher.get("model") or f"built from {teacher.get('config', '?')} (random init, fine-tuned here)"
+    info = report.get("teacher") or {}
+    if info:
+        source = f"`{info['model']}` ({info['origin']})"
+    else:
+        source = teacher.get("model") or f"built from {teacher.get('config', '?')} (random init, fine-tuned here)"
     data = recipe.get("data", {})
     lines = [
         "---",
@@ -65,16 +69,23 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
         f"## Results (test, word-level seqeval {report['eval']['mode']}, F1 %)",
         "",
         f"Macro over {m['languages_scored']} languages: teacher {_pct(m['teacher_f1'])}, student "
-        f"{_pct(m['student_f1'])}, retention {_pct(m['retention'])}%.",
+        f"{_pct(m['student_f1'])}, retention {_pct(m['retention'])}%."
+        + (
+            f" A student of the same size trained on the same gold labels alone: {_pct(m['gold_only_f1'])}."
+            if "gold_only_f1" in m
+            else ""
+        ),
         "",
-        "| language | teacher | student | retention % | entities |",
-        "|---|---|---|---|---|",
+        "| language | teacher | student | retention % | gold-only student | entities |",
+        "|---|---|---|---|---|---|",
     ]
     for code in sorted(ok):
         v = ok[code]
+        gold = _pct(v["gold_only"]["f1"]) if "gold_only" in v else "-"
+        name = code + (" (zero-shot)" if v.get("zero_shot") else "")
         lines.append(
-            f"| {code} | {_pct(v['teacher']['f1'])} | {_pct(v['student']['f1'])} | {_pct(v['retention'])} | "
-            f"{v['student']['support']} |"
+            f"| {name} | {_pct(v['teacher']['f1'])} | {_pct(v['student']['f1'])} | {_pct(v['retention'])} | "
+            f"{gold} | {v['student']['support']} |"
         )
     lines += [
         "",

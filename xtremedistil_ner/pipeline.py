@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from accelerate.utils import set_seed
 
 from xtremedistil_ner.cache import TransferCache, data_fingerprint
 from xtremedistil_ner.checkpoint import save_student
-from xtremedistil_ner.config import RunConfig
+from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
@@ -38,7 +39,7 @@ from xtremedistil_ner.distill import (
     predict_tags_gathered,
 )
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.evaluate import LanguageScores, score
+from xtremedistil_ner.evaluate import LanguageScores, macro_f1, score_by_language
 from xtremedistil_ner.heap import pin_mmap_threshold
 from xtremedistil_ner.io_utils import write_json
 from xtremedistil_ner.languages import resolve_langs
@@ -78,6 +79,30 @@ class Teacher:
     def num_parameters(self) -> int:
         """Every parameter of the token classifier."""
         return sum(p.numel() for p in self.model.parameters())
+
+
+def teacher_info(cfg: RunConfig, teacher: Teacher) -> dict[str, Any]:
+    """Which teacher a run used and where it came from (for the report, the HTML page and the model card)."""
+    from xtremedistil_ner.autocast import use_bf16
+    from xtremedistil_ner.teacher_zoo import is_bundled, provenance
+
+    t, config = cfg.teacher, teacher.model.config
+    if is_bundled(t.model):
+        origin = f"pretrained: {provenance(t.model)}"
+    elif t.model:
+        origin = f"pretrained: {t.model}"
+    else:
+        origin = f"random init, trained from scratch here (architecture and tokenizer of {t.config})"
+    return {
+        "model": t.model or t.config,
+        "origin": origin,
+        "pretrained": bool(t.model),
+        "model_type": str(getattr(config, "model_type", "?")),
+        "layers": int(getattr(config, "num_hidden_layers", 0)),
+        "hidden_size": teacher.hidden_size,
+        "fine_tuned": t.finetune,
+        "autocast": "bf16" if use_bf16(t.autocast, next(teacher.model.parameters()).device) else "float32",
+    }
 
 
 @dataclass
@@ -182,16 +207,29 @@ def teacher_predict(
     return map_gathered(acc, len(sentences), label)
 
 
-def score_by_language(
-    sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], mode: str
+def teacher_test_scores(
+    state: RunState, teacher: Teacher, test: Sequence[Sentence], tags: TagVocab
 ) -> dict[str, LanguageScores]:
-    """Per-language scores of predicted tags against the sentences' gold tags."""
-    groups: dict[str, tuple[list, list]] = {}
-    for s, p in zip(sentences, predicted, strict=True):
-        gold, pred = groups.setdefault(s.lang, ([], []))
-        gold.append(list(s.tags or ()))
-        pred.append(list(p))
-    return {lang: score(g, p, mode) for lang, (g, p) in groups.items()}
+    """The teacher's per-language test scores, kept in ``OUT/teacher_test_scores.json`` for reruns.
+
+    The file is keyed by the teacher's fingerprint, the test sentences, the seqeval mode and the labeling
+    settings; anything else recomputes the scores.
+    """
+    t = state.cfg.teacher
+    key = hashlib.sha256(
+        f"{teacher.fingerprint};{data_fingerprint(test)};{state.cfg.eval.mode};{t.max_length};{t.autocast}".encode()
+    ).hexdigest()
+    path = state.out / "teacher_test_scores.json"
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            state.progress.note(f"reusing the teacher's test scores ({path})")
+            return {lang: LanguageScores.from_dict(v) for lang, v in saved["scores"].items()}
+    predicted = teacher_predict(state, teacher, test, False, "score test")
+    scores = score_by_language(test, [tags.decode(p.tags) for p in predicted], state.cfg.eval.mode)
+    if state.accelerator.is_main_process:
+        write_json(path, {"key": key, "scores": {lang: s.to_dict() for lang, s in scores.items()}})
+    return scores
 
 
 # ----------------------------------------------------------------------------------------------- transfer
@@ -368,8 +406,9 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
     tags = teacher.tags
     with _timed(state, "teacher_eval"):
         test = corpus.split("test")
-        teacher_test = teacher_predict(state, teacher, test, False, "score test")
-        teacher_scores = score_by_language(test, [tags.decode(t.tags) for t in teacher_test], cfg.eval.mode)
+        teacher_scores = teacher_test_scores(state, teacher, test, tags)
+        macro = 100 * macro_f1(teacher_scores)
+        state.progress.note(f"teacher: test macro F1 {macro:.2f} over {len(teacher_scores)} languages")
         teacher_dev = stack_targets(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
     with _timed(state, "teacher_label"):
         targets = transfer_targets(state, teacher, corpus.split("transfer"), cache_dir)
@@ -377,15 +416,20 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
 
 
 def student_side(
-    state: RunState, side: TeacherSide, cfg: RunConfig | None = None, resume_dir: Path | None = None
+    state: RunState,
+    side: TeacherSide,
+    cfg: RunConfig | None = None,
+    resume_dir: Path | None = None,
+    name: str = "student",
 ) -> StudentRun:
     """Build, distil and score one student on the shared teacher side (``cfg`` overrides student/distill).
 
     With ``resume_dir``, the stages save their state there and a rerun continues where a killed one stopped.
+    ``name`` prefixes the timings (``{name}_build``, ``{name}_distill``, ``{name}_eval``).
     """
     cfg = cfg or state.cfg
     corpus, tags, teacher = side.corpus, side.tags, side.teacher
-    with _timed(state, "student_build"):
+    with _timed(state, f"{name}_build"):
         set_seed(cfg.seed)  # the student starts from the same RNG state whether the teacher was trained or reused
         gold_sentences = corpus.split("train")
         dev_sentences = corpus.split("dev")
@@ -403,20 +447,42 @@ def student_side(
         )
         sub_state = dataclasses.replace(state, cfg=cfg)
         student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features], tokenizer)
-    with _timed(state, "student_distill"):
+    with _timed(state, f"{name}_distill"):
         store = None
         if resume_dir is not None:
             acc = state.accelerator
             fingerprint = run_fingerprint(cfg, teacher, corpus)
             store = ResumeStore(resume_dir, fingerprint, acc.process_index, acc.num_processes, acc.wait_for_everyone)
         stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store)
-    with _timed(state, "student_eval"):
+    with _timed(state, f"{name}_eval"):
         pause_point("eval:student")
         test = corpus.split("test")
         test_features = featurize(tokenizer, test)
         student_pred = predict_tags_gathered(state.accelerator, student, test_features, lookup, cfg.eval.batch_size)
         scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
     return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
+
+
+def gold_baseline_config(cfg: RunConfig) -> RunConfig:
+    """The recipe of the gold-only baseline: the same student, one ``gold`` stage, no teacher signal.
+
+    Dev is evaluated at least once per epoch, so the baseline's checkpoint is chosen as carefully as any stage's.
+    """
+    epochs = cfg.eval.gold_baseline_epochs
+    stages = (StageConfig("gold", epochs),)
+    evals = max(cfg.distill.evals_per_stage, math.ceil(epochs))
+    return dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, stages=stages, evals_per_stage=evals))
+
+
+def gold_baseline(state: RunState, side: TeacherSide) -> StudentRun | None:
+    """Train and score the gold-only student of ``eval.gold_baseline_epochs`` (None when it is 0).
+
+    Its stages resume from ``OUT/state-gold`` after a crash, like the distilled student's.
+    """
+    if state.cfg.eval.gold_baseline_epochs <= 0:
+        return None
+    cfg = gold_baseline_config(state.cfg)
+    return student_side(state, side, cfg, resume_dir=state.out / "state-gold", name="gold_only")
 
 
 def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
@@ -444,6 +510,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
     run = student_side(state, side, resume_dir=out / "state")
     if state.accelerator.is_main_process:
         save_student(out / "student", run.student.cpu(), side.tags, run.vocab, run.tokenizer)
+    baseline = gold_baseline(state, side)
     report = build_report(
         cfg,
         side.langs,
@@ -455,6 +522,8 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         timings=state.timings,
         throughput=state.throughput,
         processes=state.accelerator.num_processes,
+        gold_only=baseline.scores if baseline is not None else None,
+        teacher_info=teacher_info(cfg, side.teacher),
     )
     if state.accelerator.is_main_process:
         write_reports(report, out, Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv")

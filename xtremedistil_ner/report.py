@@ -38,8 +38,14 @@ def build_report(
     timings: dict[str, float],
     throughput: dict[str, Any] | None = None,
     processes: int = 1,
+    gold_only: dict[str, LanguageScores] | None = None,
+    teacher_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the report dict (the schema of ``report.json``)."""
+    """Assemble the report dict (the schema of ``report.json``).
+
+    ``gold_only`` (the same-size student trained on the gold labels alone) adds per language ``gold_only`` and
+    ``gain_over_gold`` (student F1 - gold-only F1), and the same two figures to the macro average.
+    """
     names = {lang.code: lang.name for lang in load_languages()}
     languages: dict[str, Any] = {}
     for code in langs:
@@ -54,6 +60,8 @@ def build_report(
             "teacher": t.to_dict(),
             "student": s.to_dict(),
             "retention": _retention(s.overall.f1, t.overall.f1),
+            "zero_shot": data.zero_shot,
+            **_gold_fields(gold_only, code, s.overall.f1),
             "sentences": {
                 "train_used": len(data.train),
                 "train_full": data.full_sizes.get("train", 0),
@@ -66,6 +74,20 @@ def build_report(
     scored = [v for v in languages.values() if v["status"] == "ok"]
     macro_t = sum(v["teacher"]["f1"] for v in scored) / max(len(scored), 1)
     macro_s = sum(v["student"]["f1"] for v in scored) / max(len(scored), 1)
+    shots = [v for v in scored if v["zero_shot"]]
+    macro_zero = {}
+    if shots:  # languages learned from raw text only, also averaged on their own
+        macro_zero = {
+            "zero_shot": {
+                "languages": len(shots),
+                "teacher_f1": sum(v["teacher"]["f1"] for v in shots) / len(shots),
+                "student_f1": sum(v["student"]["f1"] for v in shots) / len(shots),
+            }
+        }
+    macro_gold = {}
+    if gold_only is not None:
+        macro_g = sum(v["gold_only"]["f1"] for v in scored) / max(len(scored), 1)
+        macro_gold = {"gold_only_f1": macro_g, "gain_over_gold": macro_s - macro_g}
     d = cfg.data
     return {
         "xdner_version": __version__,
@@ -86,7 +108,10 @@ def build_report(
             "teacher_f1": macro_t,
             "student_f1": macro_s,
             "retention": _retention(macro_s, macro_t),
+            **macro_gold,
+            **macro_zero,
         },
+        "teacher": teacher_info or {},
         "params": {
             **params,
             "mbert_base": MBERT_BASE_PARAMS,
@@ -99,22 +124,32 @@ def build_report(
     }
 
 
+def _gold_fields(gold_only: dict[str, LanguageScores] | None, code: str, student_f1: float) -> dict[str, Any]:
+    if gold_only is None or code not in gold_only:
+        return {}
+    g = gold_only[code]
+    return {"gold_only": g.to_dict(), "gain_over_gold": student_f1 - g.overall.f1}
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
 def rows(report: dict[str, Any]) -> list[list[str]]:
-    """One row per language: code, status, teacher P/R/F1, student P/R/F1, support, retention."""
+    """One row per language: code, status, teacher P/R/F1, student P/R/F1, support, retention, gold-only F1, gain.
+
+    The last two are ``-`` when the run trained no gold-only baseline.
+    """
     out = []
     for code, v in report["languages"].items():
         if v["status"] != "ok":
-            out.append([code, v["status"], *["-"] * 8])
+            out.append([code, v["status"], *["-"] * (len(HEADER) - 2)])
             continue
         t, s = v["teacher"], v["student"]
         out.append(
             [
                 code,
-                "ok",
+                "zero-shot" if v.get("zero_shot") else "ok",
                 _pct(t["precision"]),
                 _pct(t["recall"]),
                 _pct(t["f1"]),
@@ -123,9 +158,15 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
                 _pct(s["f1"]),
                 str(s["support"]),
                 _pct(v["retention"]),
+                _pct(v["gold_only"]["f1"]) if "gold_only" in v else "-",
+                _signed(v.get("gain_over_gold")),
             ]
         )
     return out
+
+
+def _signed(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:+.2f}"
 
 
 HEADER = [
@@ -139,6 +180,8 @@ HEADER = [
     "student_f1",
     "support",
     "retention",
+    "gold_only_f1",
+    "gain_over_gold",
 ]
 
 
@@ -159,10 +202,39 @@ def to_tsv(report: dict[str, Any]) -> str:
                 _pct(m["student_f1"]),
                 "-",
                 _pct(m["retention"]),
+                _pct(m.get("gold_only_f1")),
+                _signed(m.get("gain_over_gold")),
             ]
         )
     )
     return "\n".join(lines) + "\n"
+
+
+def _gold_sentence(macro: dict[str, Any]) -> str:
+    text = ""
+    if "gold_only_f1" in macro:
+        text += (
+            f" Student of the same size on the gold labels alone: {_pct(macro['gold_only_f1'])}; distillation "
+            f"adds {_signed(macro['gain_over_gold'])} F1."
+        )
+    if "zero_shot" in macro:
+        z = macro["zero_shot"]
+        text += (
+            f" Over the {z['languages']} zero-shot languages (raw text only, no gold): teacher "
+            f"{_pct(z['teacher_f1'])}, student {_pct(z['student_f1'])}."
+        )
+    return text
+
+
+def _teacher_lines(info: dict[str, Any]) -> list[str]:
+    if not info:
+        return []
+    return [
+        f"**Teacher**: `{info['model']}` ({info['origin']}); {info['model_type']}, {info['layers']} layers x "
+        f"{info['hidden_size']}, {'fine-tuned jointly on the gold data' if info['fine_tuned'] else 'used as is'}, "
+        f"{info['autocast']}.",
+        "",
+    ]
 
 
 def choice_reason(stage: dict[str, Any]) -> str:
@@ -186,8 +258,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"checkpoints chosen on dev. Seed {report['seed']}. Caps per language: {report['caps']}.",
         "",
         f"**Macro F1 over {m['languages_scored']} languages**: teacher {_pct(m['teacher_f1'])}, "
-        f"student {_pct(m['student_f1'])}, retention {_pct(m['retention'])}%.",
+        f"student {_pct(m['student_f1'])}, retention {_pct(m['retention'])}%." + _gold_sentence(m),
         "",
+        *_teacher_lines(report.get("teacher", {})),
         f"**Parameters**: teacher {p['teacher']:,}, student {p['student']:,} "
         f"({p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base's {p['mbert_base']:,}; "
         f"{p['student_compression_vs_teacher']:.1f}x fewer than this teacher).",
@@ -295,7 +368,7 @@ def render_table(report: dict[str, Any]) -> Any:
     for h in HEADER:
         table.add_column(h, justify="left" if h in ("lang", "status") else "right")
     for r in rows(report):
-        table.add_row(*r, style="dim" if r[1] != "ok" else None)
+        table.add_row(*r, style="dim" if r[1] not in ("ok", "zero-shot") else None)
     m = report["macro"]
     table.add_row(
         "macro",
@@ -308,6 +381,8 @@ def render_table(report: dict[str, Any]) -> Any:
         _pct(m["student_f1"]),
         "",
         _pct(m["retention"]),
+        _pct(m.get("gold_only_f1")),
+        _signed(m.get("gain_over_gold")),
         style="bold",
     )
     return table

@@ -9,6 +9,7 @@ from xtremedistil_ner.config import DataConfig
 from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.errors import DataError, XdnerError
+from xtremedistil_ner.languages import resolve_langs
 
 SPLITS = ("train", "dev", "test")
 
@@ -22,6 +23,7 @@ class LanguageData:
     test: list[Sentence] = field(default_factory=list)
     transfer: list[Sentence] = field(default_factory=list)
     full_sizes: dict[str, int] = field(default_factory=dict)
+    zero_shot: bool = False
 
 
 @dataclass
@@ -48,6 +50,8 @@ def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None
 
 
 def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
+    if cfg.transfer == "train-rest":  # the unlabeled rest beyond the gold budget
+        return [s.unlabeled() for s in _cap(train_full[cfg.max_train_per_lang :], cfg.max_transfer_per_lang)]
     if cfg.transfer in SPLITS:
         source = train_full if cfg.transfer == "train" else getattr(data, cfg.transfer)
         return [s.unlabeled() for s in _cap(source, cfg.max_transfer_per_lang)]
@@ -64,6 +68,9 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
         DataError: a bad file, or a language that has train data but lacks dev or test.
         XdnerError: the data directory does not exist, or no language has data.
     """
+    zero_shot = set(resolve_langs(cfg.zero_shot_langs)) if cfg.zero_shot_langs else set()
+    if zero_shot - set(langs):
+        raise XdnerError(f"data.zero_shot_langs {' '.join(sorted(zero_shot - set(langs)))} not among data.langs")
     if cfg.format != "hf" and not Path(cfg.data_dir).is_dir():
         raise XdnerError(f"data directory {cfg.data_dir} not found (expected DIR/<lang>/{{train,dev,test}}.tsv)")
     languages: dict[str, LanguageData] = {}
@@ -83,7 +90,11 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
             setattr(data, split, _cap(sentences, getattr(cfg, f"max_{split}_per_lang")))
         if need_transfer:
             data.transfer = _read_transfer(cfg, lang, data, train)
+        if lang in zero_shot:  # raw text only: no label of this language reaches training or selection
+            data.train, data.dev, data.zero_shot = [], [], True
         languages[lang] = data
     if not languages:
         raise XdnerError(f"none of {' '.join(langs)} has data under {cfg.data_dir}")
+    if all(data.zero_shot for data in languages.values()):
+        raise XdnerError("every language is in data.zero_shot_langs: the teacher needs gold in at least one")
     return Corpus(languages, tuple(missing))

@@ -1,0 +1,48 @@
+import pytest
+
+from xtremedistil_ner.config import DataConfig, config_from_dict
+from xtremedistil_ner.data.corpus import load_corpus
+from xtremedistil_ner.errors import RecipeError
+
+
+def test_train_rest_is_the_unlabeled_train_beyond_the_gold_budget(tiny_data):
+    cfg = DataConfig(data_dir=str(tiny_data), transfer="train-rest", max_train_per_lang=2)
+    corpus = load_corpus(cfg, ("de", "tr"))
+    full = load_corpus(DataConfig(data_dir=str(tiny_data)), ("de", "tr"))
+    for lang in ("de", "tr"):
+        gold, transfer = corpus.languages[lang].train, corpus.languages[lang].transfer
+        train_full = full.languages[lang].train
+        assert [s.tokens for s in gold] == [s.tokens for s in train_full[:2]]
+        assert [s.tokens for s in transfer] == [s.tokens for s in train_full[2:]]
+        assert all(s.tags is None for s in transfer)
+
+
+def test_train_rest_caps_the_transfer_set(tiny_data):
+    cfg = DataConfig(data_dir=str(tiny_data), transfer="train-rest", max_train_per_lang=1, max_transfer_per_lang=2)
+    corpus = load_corpus(cfg, ("de",))
+    assert len(corpus.languages["de"].transfer) == 2
+
+
+def test_train_rest_without_a_gold_budget_is_a_recipe_error():
+    with pytest.raises(RecipeError, match="train-rest"):
+        config_from_dict({"data": {"transfer": "train-rest"}}, "r.toml")
+
+
+def test_zero_shot_languages_keep_only_raw_text_and_test(tiny_data):
+    cfg = DataConfig(data_dir=str(tiny_data), transfer="train-rest", max_train_per_lang=2, zero_shot_langs="tr")
+    corpus = load_corpus(cfg, ("de", "tr"))
+    tr, de = corpus.languages["tr"], corpus.languages["de"]
+    assert tr.zero_shot and not de.zero_shot
+    assert tr.train == [] and tr.dev == [] and tr.test and tr.transfer
+    assert all(s.tags is None for s in tr.transfer)
+    assert de.train and de.dev
+    assert {s.lang for s in corpus.split("train")} == {"de"}
+
+
+def test_zero_shot_languages_must_be_selected_and_not_all(tiny_data):
+    from xtremedistil_ner.errors import XdnerError
+
+    with pytest.raises(XdnerError, match="not among data"):
+        load_corpus(DataConfig(data_dir=str(tiny_data), zero_shot_langs="hi"), ("de", "tr"))
+    with pytest.raises(XdnerError, match="gold in at least one"):
+        load_corpus(DataConfig(data_dir=str(tiny_data), zero_shot_langs="de,tr"), ("de", "tr"))
