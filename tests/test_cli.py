@@ -215,3 +215,21 @@ def test_recipe_show_resolves_defaults_and_overrides():
     assert shown["distill"]["lr"] == 0.01 and shown["teacher"]["cache_shard_size"] == 4096
     bad = runner.invoke(app, ["recipe", "show", str(ROOT / "recipes" / "smoke.toml"), "--set", "distill.nope=1"])
     assert bad.exit_code == 2 and "unknown key(s) nope" in bad.output
+
+
+def test_zero_shot_language_is_scored_from_raw_text_only(tmp_path, monkeypatch):
+    """`data.zero_shot_langs`: hi keeps its test and transfer text; no hi label trains or selects anything."""
+    need_shared()
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "zs"
+    args = ["distill", "--recipe", "recipes/smoke.toml", "--out", str(out), "--set", "data.zero_shot_langs=hi"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    hi, de = report["languages"]["hi"], report["languages"]["de"]
+    assert hi["zero_shot"] is True and de["zero_shot"] is False
+    assert hi["sentences"]["train_used"] == 0 and hi["sentences"]["dev_used"] == 0
+    assert hi["sentences"]["transfer"] > 0 and hi["student"]["support"] > 0
+    zero = report["macro"]["zero_shot"]
+    assert zero["languages"] == 1 and zero["student_f1"] == hi["student"]["f1"]
+    assert "zero-shot" in (out / "report.tsv").read_text()

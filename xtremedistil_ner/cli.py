@@ -459,8 +459,9 @@ def bench_quality(
 ) -> None:
     """Train one teacher, then every ablation variant (gold, hard, hard+soft, staged, staged+gradual, ...).
 
-    Writes OUT/quality.json and OUT/RESULTS.md. Examples (about 65 and 45 min on 2 cores, from scratch):
-      xdner bench quality --out runs/bench-quality
+    Writes OUT/quality.json and OUT/RESULTS.md. Examples (about 65 and 45 min on 2 cores, from scratch; the
+    committed ablation is the from-scratch teacher's, recipes/cpu-scratch.toml):
+      xdner bench quality --recipe recipes/cpu-scratch.toml --out runs/bench-quality
       xdner bench quality --recipe recipes/cpu-xlmr.toml --only staged+gradual,tok=mbert,tok=laser50k \
           --out runs/bench-xlmr
     """

@@ -125,7 +125,10 @@ def encode(
     chunk = 2048
     for offset in range(0, len(sentences), chunk):
         part = sentences[offset : offset + chunk]
-        enc = tokenizer([list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False)
+        # verbose=False: sentences longer than the model are windowed by us, transformers need not warn
+        enc = tokenizer(
+            [list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False, verbose=False
+        )
         for row, sentence in enumerate(part):
             ids = enc["input_ids"][row]
             word_ids = enc.word_ids(row)

