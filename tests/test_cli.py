@@ -107,6 +107,9 @@ def test_smoke_end_to_end_and_deterministic(tmp_path, monkeypatch):
     # a rerun in the same directory reuses the teacher and the cache and gives the same scores
     rerun = _smoke(tmp_path / "a")
     assert rerun["macro"] == report["macro"]
+    # a damaged teacher-scores file is scored again, not a crash
+    (tmp_path / "a" / "teacher_test_scores.json").write_text("{not json", encoding="utf-8")
+    assert _smoke(tmp_path / "a")["macro"] == report["macro"]
 
 
 def test_data_flag_points_at_another_folder(tmp_path, tiny_data, monkeypatch):

@@ -213,7 +213,7 @@ def teacher_test_scores(
     """The teacher's per-language test scores, kept in ``OUT/teacher_test_scores.json`` for reruns.
 
     The file is keyed by the teacher's fingerprint, the test sentences, the seqeval mode and the labeling
-    settings; anything else recomputes the scores.
+    settings; anything else, or a file that cannot be read back, recomputes the scores.
     """
     t = state.cfg.teacher
     key = hashlib.sha256(
@@ -221,10 +221,14 @@ def teacher_test_scores(
     ).hexdigest()
     path = state.out / "teacher_test_scores.json"
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("key") == key:
-            state.progress.note(f"reusing the teacher's test scores ({path})")
-            return {lang: LanguageScores.from_dict(v) for lang, v in saved["scores"].items()}
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("key") == key:
+                reused = {lang: LanguageScores.from_dict(v) for lang, v in saved["scores"].items()}
+                state.progress.note(f"reusing the teacher's test scores ({path})")
+                return reused
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            state.progress.note(f"{path}: unreadable, scoring the teacher again")
     predicted = teacher_predict(state, teacher, test, False, "score test")
     scores = score_by_language(test, [tags.decode(p.tags) for p in predicted], state.cfg.eval.mode)
     if state.accelerator.is_main_process:

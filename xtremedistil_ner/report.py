@@ -13,7 +13,7 @@ from typing import Any
 from xtremedistil_ner import __version__
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import Corpus
-from xtremedistil_ner.evaluate import LanguageScores
+from xtremedistil_ner.evaluate import LanguageScores, macro_f1
 from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.languages import load_languages
 
@@ -71,22 +71,21 @@ def build_report(
                 "test_full": data.full_sizes.get("test", 0),
             },
         }
-    scored = [v for v in languages.values() if v["status"] == "ok"]
-    macro_t = sum(v["teacher"]["f1"] for v in scored) / max(len(scored), 1)
-    macro_s = sum(v["student"]["f1"] for v in scored) / max(len(scored), 1)
-    shots = [v for v in scored if v["zero_shot"]]
+    scored = [code for code in languages if languages[code]["status"] == "ok"]
+    macro_t, macro_s = _macro(teacher, scored), _macro(student, scored)
+    shots = [code for code in scored if corpus.languages[code].zero_shot]
     macro_zero = {}
     if shots:  # languages learned from raw text only, also averaged on their own
         macro_zero = {
             "zero_shot": {
                 "languages": len(shots),
-                "teacher_f1": sum(v["teacher"]["f1"] for v in shots) / len(shots),
-                "student_f1": sum(v["student"]["f1"] for v in shots) / len(shots),
+                "teacher_f1": _macro(teacher, shots),
+                "student_f1": _macro(student, shots),
             }
         }
     macro_gold = {}
     if gold_only is not None:
-        macro_g = sum(v["gold_only"]["f1"] for v in scored) / max(len(scored), 1)
+        macro_g = _macro(gold_only, scored)
         macro_gold = {"gold_only_f1": macro_g, "gain_over_gold": macro_s - macro_g}
     d = cfg.data
     return {
@@ -122,6 +121,11 @@ def build_report(
         "timings_seconds": timings,
         "throughput": throughput or {},
     }
+
+
+def _macro(scores: dict[str, LanguageScores], codes: list[str]) -> float:
+    """Macro F1 of ``scores`` over ``codes`` (in that order)."""
+    return macro_f1({code: scores[code] for code in codes})
 
 
 def _gold_fields(gold_only: dict[str, LanguageScores] | None, code: str, student_f1: float) -> dict[str, Any]:

@@ -73,18 +73,19 @@ def resolve_bundled(name: str, root: Path | None = None) -> Path:
     or a fixed converter converts anew.
     """
     source = bundled_file(name)
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    out = (root or cache_root()) / f"{name[len(PREFIX) :]}-{digest}-v{CONVERTER_VERSION}"
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = (root or cache_root()) / f"{name[len(PREFIX) :]}-{sha[:16]}-v{CONVERTER_VERSION}"
     if (out / "model.safetensors").is_file() and (out / SOURCE_FILE).is_file():
         return out
-    convert_e5(source, out, provenance=BUNDLED[name[len(PREFIX) :]][1])
+    convert_e5(source, out, provenance=BUNDLED[name[len(PREFIX) :]][1], sha256=sha)
     return out
 
 
-def convert_e5(source: Path, out: Path, provenance: str = "") -> Path:
+def convert_e5(source: Path, out: Path, provenance: str = "", sha256: str = "") -> Path:
     """Write a packed e5 file as a Hugging Face ``BertModel`` directory (float32 safetensors + tokenizer).
 
     The directory is written as ``out.tmp`` and renamed, so an interrupted conversion is redone, never half-used.
+    ``sha256`` of ``source``, when the caller has it, is recorded as is (else computed).
     """
     import json
 
@@ -104,7 +105,7 @@ def convert_e5(source: Path, out: Path, provenance: str = "") -> Path:
     record = {
         "source": str(source),
         "provenance": provenance,
-        "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "sha256": sha256 or hashlib.sha256(source.read_bytes()).hexdigest(),
     }
     (tmp / SOURCE_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
     if out.exists():
