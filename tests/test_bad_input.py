@@ -44,7 +44,11 @@ def _no_half_written(out: Path) -> None:
 # row name -> (how to break the input, expected message parts, whether the message names a line)
 ROWS = {
     "tokens/tags count mismatch": (lambda d: _append(d / "de/train.tsv", b"a b c\tO O\n"), ["3 tokens but 2 tags"], 6),
-    "malformed tag": (lambda d: _append(d / "de/train.tsv", b"a b\tO B-XYZ!\n"), ["invalid BIO"], 6),
+    "malformed tag": (
+        lambda d: _append(d / "de/train.tsv", b"a b\tO B-XYZ!\n"),
+        ["format problem", "is not a tag"],
+        6,
+    ),
     "non-UTF-8 bytes": (lambda d: _append(d / "hi/dev.tsv", b"caf\xe9\tO\n"), ["not UTF-8"], 6),
     "empty file": (lambda d: (d / "tr/test.tsv").write_bytes(b""), ["empty file"], None),
     "missing split": (lambda d: (d / "de/dev.tsv").unlink(), ["missing split 'dev'"], None),

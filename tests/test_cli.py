@@ -236,3 +236,51 @@ def test_zero_shot_language_is_scored_from_raw_text_only(tmp_path, monkeypatch):
     zero = report["macro"]["zero_shot"]
     assert zero["languages"] == 1 and zero["student_f1"] == hi["student"]["f1"]
     assert "zero-shot" in (out / "report.tsv").read_text()
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_data_check_reads_universal_ner_and_latin1_conll2002_as_published():
+    """Counts of the fixture files written in each real format: every type gets a column, OTH and MISC too."""
+    uner = runner.invoke(app, ["data", "check", "--data", str(DATA / "uner"), "--langs", "en"])
+    assert uner.exit_code == 0, uner.output
+    row = next(line for line in uner.output.splitlines() if line.strip("│ ").startswith("en "))
+    assert [c.strip() for c in row.strip("│").split("│")] == ["en", "3", "2", "1", "52", "2", "2", "2", "0", "ok"]
+    assert "OTH" in uner.output
+    conll = DATA / "conll2002"
+    wrong = runner.invoke(app, ["data", "check", "--data", str(conll), "--langs", "es"])
+    assert wrong.exit_code == 1 and "not UTF-8 (byte 0xf3" in wrong.output and "--encoding" in wrong.output
+    ok = runner.invoke(app, ["data", "check", "--data", str(conll), "--langs", "es", "--encoding", "latin-1"])
+    assert ok.exit_code == 0, ok.output
+    row = next(line for line in ok.output.splitlines() if line.strip("│ ").startswith("es "))
+    assert [c.strip() for c in row.strip("│").split("│")] == ["es", "3", "1", "2", "52", "2", "1", "2", "1", "ok"]
+    assert "MISC" in ok.output
+    bad = runner.invoke(app, ["data", "check", "--data", str(conll), "--encoding", "latin-9000"])
+    assert bad.exit_code == 2 and "unknown encoding 'latin-9000'" in bad.output
+
+
+def test_distill_on_universal_ner_and_latin1_conll_with_different_label_sets(tmp_path, monkeypatch):
+    """One run over en (Universal NER .iob2, has OTH) and es (CoNLL-2002 in latin-1, has MISC): one tag set for
+    the student, every type scored and reported, the report says which types each language has."""
+    need_shared()
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "uner" / "en", data / "en")
+    shutil.copytree(DATA / "conll2002" / "es", data / "es")
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    args = ["distill", "--recipe", "recipes/smoke.toml", "--data", str(data), "--langs", "en,es", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--encoding", "latin-1", "--set", "data.max_train_per_lang=0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["entity_types"] == ["PER", "ORG", "LOC", "MISC", "OTH"]
+    assert report["languages"]["en"]["types"] == ["PER", "ORG", "LOC", "OTH"]
+    assert report["languages"]["es"]["types"] == ["PER", "ORG", "LOC", "MISC"]
+    tags = json.loads((out / "student" / "tags.json").read_text())["tags"]
+    assert {"B-MISC", "I-MISC", "B-OTH", "I-OTH"} <= set(tags)
+    for code, gold in (("es", {"ORG", "LOC", "MISC"}), ("en", {"ORG", "OTH"})):  # the test sets' types
+        per_type = report["languages"][code]["student"]["per_type"]
+        assert {t for t, v in per_type.items() if v["support"] > 0} == gold
+    markdown = (out / "report.md").read_text()
+    assert "PER, ORG, LOC, MISC, OTH (en has no MISC; es has no OTH)" in markdown
+    assert "PER, ORG, LOC, MISC, OTH" in (out / "student" / "README.md").read_text()

@@ -43,6 +43,7 @@ LangsOpt = Annotated[str | None, typer.Option(help="'all' (the 41 of languages.t
 DataOpt = Annotated[Path | None, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.tsv (overrides recipe).")]
 OutOpt = Annotated[Path, typer.Option(help="Run directory (teacher, cache, student, reports).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Override the recipe seed.")]
+EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the data files, e.g. utf-8 or latin-1.")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -92,12 +93,19 @@ def _fail(message: str) -> None:
 
 
 def _load(
-    recipe: Path | None, langs: str | None, data: Path | None, seed: int | None, sets: list[str] | None = None
+    recipe: Path | None,
+    langs: str | None,
+    data: Path | None,
+    seed: int | None,
+    sets: list[str] | None = None,
+    encoding: str | None = None,
 ) -> Any:
     from xtremedistil_ner.config import load_recipe, parse_assignment
 
     overrides = dict(parse_assignment(item) for item in sets or ())
     overrides.update({"data.langs": langs, "data.data_dir": str(data) if data else None, "seed": seed})
+    if encoding:
+        overrides["data.encoding"] = encoding
     return load_recipe(recipe or DEFAULT_RECIPE, **overrides)
 
 
@@ -141,6 +149,9 @@ def distill(
     data: DataOpt = None,
     out: OutOpt = Path("runs/latest"),
     seed: SeedOpt = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of the data files, e.g. latin-1 (overrides recipe).")
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
     """Run the whole pipeline: teacher -> transfer cache -> student stages -> per-language report.
@@ -157,7 +168,7 @@ def distill(
     from xtremedistil_ner.pipeline import run_distill
     from xtremedistil_ner.report import render_table
 
-    cfg = _run(lambda p: _load(recipe, langs, data, seed, set_))
+    cfg = _run(lambda p: _load(recipe, langs, data, seed, set_, encoding))
     report = _run(lambda p: run_distill(cfg, out, p))
     out_console.print(render_table(report))
     m, par = report["macro"], report["params"]
@@ -650,30 +661,44 @@ def data_check(
         "../shared/data/wikiann"
     ),
     langs: LangsOpt = "all",
-    fmt: Annotated[str, typer.Option("--format", help="auto, tsv, conll or prefix.")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto (from each file's content), tsv, conll, iob2 or prefix.")
+    ] = "auto",
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
-    """Sentences, words and entities per language and split, and every problem found (nothing is trained).
+    """Sentences, words and entities per language, split and type, and every problem found (nothing is trained).
 
+    Every entity type the files hold gets a column (PER, ORG, LOC first; MISC, OTH or any other after).
     Exit code 1 when a problem was found (a line that would stop a run, an invalid IOB2 sequence, a missing
-    split). Example:
+    split). Examples:
       xdner data check --data ../shared/data/wikiann --langs de,hi,sv
+      xdner data check --data conll2002 --langs es,nl --encoding latin-1
     """
     from rich.table import Table
 
     from xtremedistil_ner.data.check import check_language
+    from xtremedistil_ner.data.readers import FORMATS, check_encoding
+    from xtremedistil_ner.data.tags import TagVocab
     from xtremedistil_ner.languages import resolve_langs
 
     if not data.is_dir():
         _fail(f"{data}: no such data folder")
+    if fmt not in FORMATS:
+        _fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    try:
+        check_encoding(encoding)
+    except ValueError as exc:
+        _fail(f"--encoding: {exc}")
     codes = _run(lambda p: resolve_langs(langs or "all"))
+    results = [check_language(data, code, fmt, encoding) for code in codes]
+    types = TagVocab.from_tags(f"B-{t}" for r in results for t in r.types).types
     table = Table(title=f"data check: {data}")
-    for col in ("lang", "train", "dev", "test", "words (train)", "PER", "ORG", "LOC", "problems"):
+    for col in ("lang", "train", "dev", "test", "words (train)", *types, "problems"):
         table.add_column(col, justify="left" if col in ("lang", "problems") else "right")
     problems: list[str] = []
-    for code in codes:
-        result = check_language(data, code, fmt)
+    for code, result in zip(codes, results, strict=True):
         if not result.has_data:
-            table.add_row(code, "-", "-", "-", "-", "-", "-", "-", "no data", style="dim")
+            table.add_row(code, "-", "-", "-", "-", *("-" for _ in types), "no data", style="dim")
             continue
         found = result.problems()
         problems += [f"{code}: {p}" for p in found]
@@ -683,9 +708,11 @@ def data_check(
             code,
             *(f"{s[n].sentences:,}" if s[n].path else "missing" for n in ("train", "dev", "test")),
             f"{s['train'].words:,}",
-            *(f"{ents.get(t, 0):,}" for t in ("PER", "ORG", "LOC")),
+            *(f"{ents.get(t, 0):,}" for t in types),
             str(len(found)) if found else "ok",
         )
+    if types:
+        table.caption = f"{', '.join(types)}: entities in the train split"
     out_console.print(table)
     for line in problems:
         out_console.print(f"- {escape(line)}", soft_wrap=True, highlight=False)

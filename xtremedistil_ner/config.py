@@ -6,6 +6,7 @@ A recipe's sections mirror the dataclasses: ``[run]``, ``[data]``, ``[teacher]``
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import tomllib
 import types
@@ -26,8 +27,10 @@ class DataConfig:
     Attributes:
         data_dir: folder with ``<lang>/{train,dev,test}.<ext>`` (relative to the working directory).
         langs: ``"all"`` (the 41 of ``languages.tsv``) or comma-separated codes.
-        format: ``auto``, ``tsv`` (sentence per line), ``conll`` (columns), ``prefix`` (``lang:token``) or ``hf``
-            (the Hugging Face dataset ``hf_dataset``, needs internet).
+        format: ``auto`` (decided from each file's content), ``tsv`` (sentence per line), ``conll`` (columns:
+            token first, tag in the last column of tags), ``iob2`` (Universal NER: comments, ID, token, tag),
+            ``prefix`` (``lang:token``) or ``hf`` (the Hugging Face dataset ``hf_dataset``, needs internet).
+        encoding: text encoding of the data files (``utf-8``; CoNLL-2002 as published is ``latin-1``).
         hf_dataset: hub name of the dataset read when ``format = "hf"``.
         transfer: ``train``/``dev``/``test`` (that split with labels dropped), ``train-rest`` (the train
             sentences after the first ``max_train_per_lang``, the gold budget, with labels dropped: the paper's
@@ -42,7 +45,8 @@ class DataConfig:
 
     data_dir: str = "../shared/data/wikiann"
     langs: str = "all"
-    format: Literal["auto", "tsv", "conll", "prefix", "hf"] = "auto"
+    format: Literal["auto", "tsv", "conll", "iob2", "prefix", "hf"] = "auto"
+    encoding: str = "utf-8"
     hf_dataset: str = "wikiann"
     transfer: str = "train"
     max_train_per_lang: int = 0
@@ -56,6 +60,10 @@ class DataConfig:
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):
             if getattr(self, name) < 0:
                 raise ValueError(f"data.{name} must be >= 0 (0 = no cap)")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"data.encoding {self.encoding!r} is not a known encoding (e.g. 'latin-1')") from None
         if self.transfer == "train-rest" and self.max_train_per_lang == 0:
             raise ValueError("data.transfer = 'train-rest' needs data.max_train_per_lang > 0 (the gold budget)")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.io_utils import write_text
+from xtremedistil_ner.report import entity_types_line
 
 
 def _pct(x: float | None) -> str:
@@ -28,6 +29,7 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
     else:
         source = teacher.get("model") or f"built from {teacher.get('config', '?')} (random init, fine-tuned here)"
     data = recipe.get("data", {})
+    types = entity_types_line(report) if report.get("entity_types") else "PER, ORG, LOC"
     lines = [
         "---",
         "language:",
@@ -40,7 +42,7 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
         "",
         f"# xtremedistil_ner student: {report['name']}",
         "",
-        f"A BiLSTM-CRF named-entity tagger for {len(ok)} languages (PER, ORG, LOC; IOB2), distilled from a "
+        f"A BiLSTM-CRF named-entity tagger for {len(ok)} languages ({types}; IOB2), distilled from a "
         f"multilingual transformer teacher with xtremedistil_ner. **{p['student']:,} "
         f"parameters**: {p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base, "
         f"{p['student_compression_vs_teacher']:.1f}x fewer than its teacher.",

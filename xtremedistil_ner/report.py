@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner import __version__
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import Corpus
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1
 from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.languages import load_languages
@@ -61,6 +64,7 @@ def build_report(
             "student": s.to_dict(),
             "retention": _retention(s.overall.f1, t.overall.f1),
             "zero_shot": data.zero_shot,
+            "types": list(_gold_types(data.train + data.dev + data.test)),
             **_gold_fields(gold_only, code, s.overall.f1),
             "sentences": {
                 "train_used": len(data.train),
@@ -101,6 +105,7 @@ def build_report(
             "max_test_per_lang": d.max_test_per_lang,
             "note": "0 = whole split; capped splits take the first N sentences of each file",
         },
+        "entity_types": list(_gold_types(s for d in corpus.languages.values() for s in d.train + d.dev + d.test)),
         "languages": languages,
         "macro": {
             "languages_scored": len(scored),
@@ -121,6 +126,22 @@ def build_report(
         "timings_seconds": timings,
         "throughput": throughput or {},
     }
+
+
+def _gold_types(sentences: Iterable[Sentence]) -> tuple[str, ...]:
+    """Entity types in the gold tags, in tag-set order (PER, ORG, LOC first, then sorted)."""
+    return TagVocab.from_tags(t for sentence in sentences for t in sentence.tags or ()).types
+
+
+def entity_types_line(report: dict[str, Any]) -> str:
+    """``PER, ORG, LOC``, plus the languages whose gold lacks some of them (label sets that differ)."""
+    every = report.get("entity_types") or []
+    lacking = [
+        f"{code} has no {'/'.join(t for t in every if t not in v['types'])}"
+        for code, v in report["languages"].items()
+        if v["status"] == "ok" and "types" in v and set(every) - set(v["types"])
+    ]
+    return ", ".join(every) + (f" ({'; '.join(lacking)})" if lacking else "")
 
 
 def _macro(scores: dict[str, LanguageScores], codes: list[str]) -> float:
@@ -265,6 +286,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"student {_pct(m['student_f1'])}, retention {_pct(m['retention'])}%." + _gold_sentence(m),
         "",
         *_teacher_lines(report.get("teacher", {})),
+        *([f"**Entity types** (IOB2): {entity_types_line(report)}.", ""] if report.get("entity_types") else []),
         f"**Parameters**: teacher {p['teacher']:,}, student {p['student']:,} "
         f"({p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base's {p['mbert_base']:,}; "
         f"{p['student_compression_vs_teacher']:.1f}x fewer than this teacher).",

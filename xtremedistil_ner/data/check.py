@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xtremedistil_ner.data.readers import find_split, read_labeled
-from xtremedistil_ner.data.tags import bio_spans
+from xtremedistil_ner.data.tags import TagVocab, bio_spans
 from xtremedistil_ner.errors import DataError
 
 SPLITS = ("train", "dev", "test")
@@ -40,6 +40,12 @@ class LanguageCheck:
         """Whether the language has a train split."""
         return self.splits["train"].path is not None
 
+    @property
+    def types(self) -> tuple[str, ...]:
+        """Entity types found in any split, in tag-set order (PER, ORG, LOC first, then sorted)."""
+        found = {kind for s in self.splits.values() for kind in s.entities}
+        return TagVocab.from_tags(f"B-{kind}" for kind in found).types
+
     def problems(self) -> list[str]:
         """All problems of the language, a missing dev/test split included."""
         out = [p for s in self.splits.values() for p in s.problems]
@@ -48,15 +54,15 @@ class LanguageCheck:
         return out
 
 
-def check_split(path: Path, lang: str, fmt: str = "auto") -> SplitCheck:
+def check_split(path: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8") -> SplitCheck:
     """Counts and problems of one labeled file (never raises on bad data: problems are returned)."""
     result = SplitCheck(path)
     try:  # strict first: a file without problems is read once
-        sentences = read_labeled(path, lang, fmt, invalid_bio="error")
+        sentences = read_labeled(path, lang, fmt, invalid_bio="error", encoding=encoding)
     except DataError as exc:
         result.problems.append(str(exc))
         try:  # what a run would read: invalid IOB2 repaired
-            sentences = read_labeled(path, lang, fmt, invalid_bio="repair")
+            sentences = read_labeled(path, lang, fmt, invalid_bio="repair", encoding=encoding)
         except DataError as again:
             if str(again) not in result.problems:
                 result.problems.append(str(again))
@@ -68,10 +74,10 @@ def check_split(path: Path, lang: str, fmt: str = "auto") -> SplitCheck:
     return result
 
 
-def check_language(data_dir: Path, lang: str, fmt: str = "auto") -> LanguageCheck:
+def check_language(data_dir: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8") -> LanguageCheck:
     """Check the train, dev and test splits of ``lang`` under ``data_dir``."""
     splits = {}
     for name in SPLITS:
         path = find_split(data_dir, lang, name)
-        splits[name] = check_split(path, lang, fmt) if path is not None else SplitCheck(None)
+        splits[name] = check_split(path, lang, fmt, encoding) if path is not None else SplitCheck(None)
     return LanguageCheck(lang, splits)

@@ -46,7 +46,7 @@ def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None
     if cfg.format == "hf":  # pragma: no cover - needs the hub
         return read_hf_wikiann(cfg.hf_dataset, lang, split)
     path = find_split(cfg.data_dir, lang, split)
-    return None if path is None else read_labeled(path, lang, cfg.format, cfg.invalid_bio)
+    return None if path is None else read_labeled(path, lang, cfg.format, cfg.invalid_bio, cfg.encoding)
 
 
 def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
@@ -58,7 +58,7 @@ def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: l
     path = Path(cfg.transfer.format(lang=lang))
     if not path.is_file():
         raise DataError(path, None, f"transfer file for {lang} not found (data.transfer = {cfg.transfer!r})")
-    return _cap(read_transfer_text(path, lang), cfg.max_transfer_per_lang)
+    return _cap(read_transfer_text(path, lang, cfg.encoding), cfg.max_transfer_per_lang)
 
 
 def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = True) -> Corpus:
