@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+
+# transformers' own bars ("Loading weights", "Writing model shards") and load reports (a new classification head
+# is expected here) would interleave with ours: off unless the user sets these variables
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 import typer
 from rich.console import Console
@@ -31,13 +38,15 @@ app.add_typer(data_app, name="data")
 recipe_app = typer.Typer(no_args_is_help=True, help="Inspect recipes.")
 app.add_typer(recipe_app, name="recipe")
 console = Console(stderr=True)
-# under accelerate launch / torchrun every process runs the command: only the main one prints results
-out_console = Console(quiet=os.environ.get("RANK", "0") != "0")
-
-DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "cpu.toml"
+# under accelerate launch / torchrun every process runs the command: only the main one prints results; in a log
+# or a pipe (no terminal) tables keep their full width instead of rich's 80 columns
+out_console = Console(
+    quiet=os.environ.get("RANK", "0") != "0", width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 240
+)
 
 RecipeOpt = Annotated[
-    Path | None, typer.Option("--recipe", "-r", help="Recipe TOML (default: recipes/cpu.toml).", dir_okay=False)
+    str | None,
+    typer.Option("--recipe", "-r", help="A bundled recipe's name (xdner recipe list) or a TOML file (default: cpu)."),
 ]
 LangsOpt = Annotated[str | None, typer.Option(help="'all' (the 41 of languages.tsv) or codes, e.g. 'de,fr,hi'.")]
 DataOpt = Annotated[Path | None, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.tsv (overrides recipe).")]
@@ -83,6 +92,45 @@ class RichProgress(ProgressHook):
         self.bars.stop()
 
 
+class PlainProgress(ProgressHook):
+    """Progress for logs and CI (no terminal): plain stderr lines at every tenth of a task, no live bars."""
+
+    def __init__(self) -> None:
+        self.quiet = not _is_main_process()
+
+    def _say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        """Announce a task; report it at a tenth of the way at most every 15 s, and at its end."""
+        start = last = time.perf_counter()
+        done, next_tenth = 0, 1
+        self._say(f"{description}: 0/{total:,}")
+
+        def advance(n: int) -> None:
+            nonlocal done, next_tenth, last
+            done += n
+            now = time.perf_counter()
+            if total <= 0 or (done < total and (done * 10 < next_tenth * total or now - last < 15)):
+                return
+            next_tenth, last = done * 10 // total + 1, now
+            share, elapsed = f"{done:,}/{total:,} ({100 * done / total:.0f}%)", now - start
+            left = "" if done >= total else f", ~{elapsed * (total - done) / max(done, 1):.0f}s left"
+            self._say(f"{description}: {share} {elapsed:.0f}s{left}")
+
+        return advance
+
+    def note(self, text: str) -> None:
+        """A status line."""
+        self._say(text)
+
+
+def _progress() -> ProgressHook:
+    """Live bars in a terminal, plain lines in a log."""
+    return RichProgress() if console.is_terminal else PlainProgress()
+
+
 def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
 
@@ -93,7 +141,7 @@ def _fail(message: str) -> None:
 
 
 def _load(
-    recipe: Path | None,
+    recipe: str | Path | None,
     langs: str | None,
     data: Path | None,
     seed: int | None,
@@ -101,12 +149,19 @@ def _load(
     encoding: str | None = None,
 ) -> Any:
     from xtremedistil_ner.config import load_recipe, parse_assignment
+    from xtremedistil_ner.recipe_files import resolve_recipe
 
     overrides = dict(parse_assignment(item) for item in sets or ())
     overrides.update({"data.langs": langs, "data.data_dir": str(data) if data else None, "seed": seed})
     if encoding:
         overrides["data.encoding"] = encoding
-    return load_recipe(recipe or DEFAULT_RECIPE, **overrides)
+    return load_recipe(resolve_recipe(recipe), **overrides)
+
+
+def _recipe_path(recipe: str | None) -> Path:
+    from xtremedistil_ner.recipe_files import resolve_recipe
+
+    return _run(lambda p: resolve_recipe(recipe))
 
 
 def _summary(title: str, rows: list[tuple[str, str]], to: Console | None = None) -> None:
@@ -132,7 +187,7 @@ def _teacher_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _run(fn: Callable[[ProgressHook], Any]) -> Any:
-    progress = RichProgress()
+    progress = _progress()
     try:
         return fn(progress)
     except XdnerError as exc:
@@ -488,9 +543,7 @@ def bench_quality(
 
 @bench_app.command("lowres")
 def bench_lowres(
-    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Recipe TOML.", dir_okay=False)] = Path(
-        "recipes/lowres-en-minilm.toml"
-    ),
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name or TOML file.")] = "lowres-en-minilm",
     out: OutOpt = Path("runs/bench-lowres"),
     sizes: Annotated[str, typer.Option(help="Gold sizes, comma-separated.")] = "100,1000",
     lang: Annotated[str, typer.Option(help="Language code.")] = "en",
@@ -536,9 +589,7 @@ def bench_teacher(
 
 @bench_app.command("memory")
 def bench_memory(
-    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Recipe TOML.", dir_okay=False)] = Path(
-        "recipes/bench-memory.toml"
-    ),
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name or TOML file.")] = "bench-memory",
     out: OutOpt = Path("runs/bench-memory"),
     scales: Annotated[str, typer.Option(help="Transfer sizes as multiples of --base, comma-separated.")] = "1,10",
     base: Annotated[int, typer.Option(min=1, help="Transfer sentences per language at scale 1.")] = 2000,
@@ -555,7 +606,7 @@ def bench_memory(
     from xtremedistil_ner.bench.memory import run_memory
 
     factors = tuple(int(s) for s in scales.split(",") if s)
-    _run(lambda p: run_memory(recipe, out, factors, base))
+    _run(lambda p: run_memory(_recipe_path(recipe), out, factors, base))
     out_console.print((out / "MEMORY.md").read_text(encoding="utf-8"))
 
 
@@ -721,9 +772,26 @@ def data_check(
         raise typer.Exit(code=1)
 
 
+@recipe_app.command("list")
+def recipe_list() -> None:
+    """The recipes bundled with the package: use one by name, e.g. xdner distill --recipe single-hi."""
+    from rich.table import Table
+
+    from xtremedistil_ner.recipe_files import list_recipes, recipe_dir
+
+    infos = _run(lambda p: list_recipes())
+    table = Table(title=f"bundled recipes ({recipe_dir()})", title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("what it is", overflow="fold")
+    for info in infos:
+        table.add_row(info.name, info.summary)
+    out_console.print(table)
+    out_console.print("xdner recipe show NAME prints one with every default filled in.", highlight=False)
+
+
 @recipe_app.command("show")
 def recipe_show(
-    recipe: Annotated[Path, typer.Argument(help="Recipe TOML.", dir_okay=False)],
+    recipe: Annotated[str, typer.Argument(help="A bundled recipe's name (xdner recipe list) or a TOML file.")],
     set_: SetOpt = None,
 ) -> None:
     """Print the resolved recipe: every key with its value, defaults filled in, --set overrides applied.

@@ -72,7 +72,10 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
     if zero_shot - set(langs):
         raise XdnerError(f"data.zero_shot_langs {' '.join(sorted(zero_shot - set(langs)))} not among data.langs")
     if cfg.format != "hf" and not Path(cfg.data_dir).is_dir():
-        raise XdnerError(f"data directory {cfg.data_dir} not found (expected DIR/<lang>/{{train,dev,test}}.tsv)")
+        raise XdnerError(
+            f"data directory {cfg.data_dir} not found (relative paths are read from the working directory, "
+            f"here {Path(cfg.data_dir).resolve()}); pass --data DIR, a folder of <lang>/{{train,dev,test}}.<ext>"
+        )
     languages: dict[str, LanguageData] = {}
     missing: list[str] = []
     for lang in langs:
