@@ -24,7 +24,8 @@ def test_wheel_runs_recipes_by_name_from_another_directory(tmp_path):
     (wheel,) = wheels.glob("xtremedistil_ner-*.whl")
     install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)]
     subprocess.run(install, check=True, capture_output=True)
-    env = {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}  # the wheel's package, not the checkout
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TRANSFORMERS_VERBOSITY")}
+    env["PYTHONPATH"] = str(target)  # the wheel's package, not the checkout
 
     where = subprocess.run(
         [sys.executable, "-c", "import xtremedistil_ner; print(xtremedistil_ner.__file__)"],
@@ -48,3 +49,10 @@ def test_wheel_runs_recipes_by_name_from_another_directory(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert report["name"] == "smoke" and report["languages"]["de"]["status"] == "ok"
+    # a log, not a terminal: the closing table at full width, our progress as plain lines, no third-party bars
+    header = next(line for line in done.stdout.splitlines() if "teacher_f1" in line)
+    assert all(name in header for name in ("student_f1", "retention", "gold_only_f1", "gain_over_gold"))
+    assert "…" not in done.stdout
+    assert "student: gold/all: 0/" in done.stderr
+    for noise in ("Loading weights", "Writing model shards", "MISSING", "it/s]"):
+        assert noise not in done.stderr
