@@ -26,7 +26,7 @@ from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.dist import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.heap import trim_heap
-from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
+from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
 from xtremedistil_ner.optim import clip_gradients, make_adam
 from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
 from xtremedistil_ner.rowstore import ShardRows
@@ -241,12 +241,9 @@ class Distiller:
         elif stage.objective == "soft":
             assert data.targets.logits is not None
             target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
-            if self.cfg.soft_loss == "crf":  # CRF-aware: the student's posteriors vs the teacher's distributions
-                marginals = inner.student.head.crf.marginals(out.emissions, batch.mask)
-                losses["soft"] = soft_crf_marginals(marginals, target, batch.mask, temperature=self.cfg.temperature)
-            else:
-                fn = SOFT_LOSSES[self.cfg.soft_loss]
-                losses["soft"] = fn(out.emissions, target, batch.mask, temperature=self.cfg.temperature)
+            soft = SOFT_LOSSES[self.cfg.soft_loss]
+            crf = inner.student.head.crf
+            losses["soft"] = soft(out.emissions, target, batch.mask, temperature=self.cfg.temperature, crf=crf)
         else:
             gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
             losses[stage.objective] = -inner.student.head.crf.log_likelihood(
