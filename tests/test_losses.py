@@ -43,3 +43,24 @@ def test_crf_marginal_loss_is_cross_entropy(tensors):
     p = torch.softmax(teacher, -1)
     expected = -(p * marg.log()).sum(-1)[mask].mean()
     assert torch.allclose(soft_crf_marginals(marg, teacher, mask), expected, atol=1e-6)
+
+
+def test_one_registry_one_signature_for_every_soft_loss(tensors):
+    """Every `distill.soft_loss` value is a registry entry called the same way; `crf` uses the student's CRF."""
+    import typing
+
+    from xtremedistil_ner.config import DistillConfig
+    from xtremedistil_ner.losses import SOFT_LOSSES
+    from xtremedistil_ner.student.crf import CRF
+
+    hints = typing.get_type_hints(DistillConfig)
+    assert set(typing.get_args(hints["soft_loss"])) == set(SOFT_LOSSES)
+    student, teacher, mask = tensors
+    crf = CRF(5)
+    for name, fn in SOFT_LOSSES.items():
+        loss = fn(student, teacher, mask, temperature=2.0, crf=crf)
+        assert loss.dim() == 0 and torch.isfinite(loss), name
+    expected = soft_crf_marginals(crf.marginals(student, mask), teacher, mask, temperature=2.0)
+    assert torch.equal(SOFT_LOSSES["crf"](student, teacher, mask, temperature=2.0, crf=crf), expected)
+    with pytest.raises(ValueError, match="needs the student's CRF"):
+        SOFT_LOSSES["crf"](student, teacher, mask)

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from xtremedistil_ner.atomic_files import atomic_write, sha256_file, write_json, write_text
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.heap import trim_heap
-from xtremedistil_ner.io_utils import atomic_write, sha256_file, write_json, write_text
+from xtremedistil_ner.malloc_tuning import trim_heap
 from xtremedistil_ner.resume import pause_point
-from xtremedistil_ner.rowstore import ShardRows
+from xtremedistil_ner.shard_rows import ShardRows
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2

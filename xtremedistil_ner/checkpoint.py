@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from safetensors.torch import load_file, save_file
 
+from xtremedistil_ner.atomic_files import atomic_write, write_json
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import atomic_write, write_json
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab
 

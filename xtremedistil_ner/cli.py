@@ -376,7 +376,7 @@ def predict(
     import time
     from collections import Counter
 
-    from xtremedistil_ner.io_utils import read_utf8_lines, write_text
+    from xtremedistil_ner.atomic_files import read_utf8_lines, write_text
     from xtremedistil_ner.student.model import StudentTagger
 
     types: Counter[str] = Counter()
@@ -637,8 +637,8 @@ def bench_speed(
     Example (about 3 min on 2 cores):
       xdner bench speed runs/latest/student
     """
+    from xtremedistil_ner.atomic_files import write_text
     from xtremedistil_ner.bench.speed import ModelSpec, make_texts, run_speed, to_markdown
-    from xtremedistil_ner.io_utils import write_text
 
     def run(p: ProgressHook) -> dict:
         from xtremedistil_ner.checkpoint import load_student

@@ -23,14 +23,14 @@ from torch import nn
 from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.dist import batch_share, map_gathered, share
+from xtremedistil_ner.distributed import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
-from xtremedistil_ner.heap import trim_heap
-from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse, soft_crf_marginals
+from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
+from xtremedistil_ner.malloc_tuning import trim_heap
 from xtremedistil_ner.optim import clip_gradients, make_adam
 from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
-from xtremedistil_ner.rowstore import ShardRows
 from xtremedistil_ner.schedule import Stage, set_trainable
+from xtremedistil_ner.shard_rows import ShardRows
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
 
@@ -45,7 +45,7 @@ Rows = np.ndarray | ShardRows  # an in-memory array, or the transfer cache read 
 class WordTargets:
     """Per-word training targets aligned with a :class:`Featurized` set (``n_words`` rows).
 
-    Each is an array or a :class:`~xtremedistil_ner.rowstore.ShardRows` (indexed by word-row arrays only).
+    Each is an array or a :class:`~xtremedistil_ner.shard_rows.ShardRows` (indexed by word-row arrays only).
 
     Attributes:
         logits: ``(n_words, num_tags)`` teacher logits, or ``None``.
@@ -241,12 +241,9 @@ class Distiller:
         elif stage.objective == "soft":
             assert data.targets.logits is not None
             target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
-            if self.cfg.soft_loss == "crf":  # CRF-aware: the student's posteriors vs the teacher's distributions
-                marginals = inner.student.head.crf.marginals(out.emissions, batch.mask)
-                losses["soft"] = soft_crf_marginals(marginals, target, batch.mask, temperature=self.cfg.temperature)
-            else:
-                fn = SOFT_LOSSES[self.cfg.soft_loss]
-                losses["soft"] = fn(out.emissions, target, batch.mask, temperature=self.cfg.temperature)
+            soft = SOFT_LOSSES[self.cfg.soft_loss]
+            crf = inner.student.head.crf
+            losses["soft"] = soft(out.emissions, target, batch.mask, temperature=self.cfg.temperature, crf=crf)
         else:
             gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
             losses[stage.objective] = -inner.student.head.crf.log_likelihood(

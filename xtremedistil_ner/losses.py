@@ -7,10 +7,13 @@ Masked positions never contribute: every loss is a mean over real words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from xtremedistil_ner.student.crf import CRF
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -20,7 +23,11 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def soft_mse(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, **_: float
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    mask: torch.Tensor,
+    temperature: float = 1.0,
+    crf: CRF | None = None,
 ) -> torch.Tensor:
     """Mean squared error between student emissions and teacher logits.
 
@@ -28,6 +35,8 @@ def soft_mse(
         student_logits: ``(batch, seq, num_tags)``.
         teacher_logits: ``(batch, seq, num_tags)``.
         mask: ``(batch, seq)`` bool.
+        temperature: unused (the registry's common signature).
+        crf: unused (the registry's common signature).
     """
     diff = (student_logits - teacher_logits).masked_fill(~mask.unsqueeze(-1), 0.0)
     return _masked_mean(diff.pow(2).mean(-1), mask)
@@ -38,11 +47,11 @@ def soft_kl(
     teacher_logits: torch.Tensor,
     mask: torch.Tensor,
     temperature: float = 1.0,
-    **_: float,
+    crf: CRF | None = None,
 ) -> torch.Tensor:
     """``T**2 * KL(softmax(teacher / T) || softmax(student / T))`` averaged over real words.
 
-    Shapes as :func:`soft_mse`; ``temperature`` is T.
+    Shapes as :func:`soft_mse`; ``temperature`` is T; ``crf`` is unused.
     """
     t = temperature
     teacher = F.log_softmax(teacher_logits / t, dim=-1)
@@ -56,7 +65,6 @@ def soft_crf_marginals(
     teacher_logits: torch.Tensor,
     mask: torch.Tensor,
     temperature: float = 1.0,
-    **_: float,
 ) -> torch.Tensor:
     """Cross-entropy of the student's CRF posteriors against the teacher's word distributions.
 
@@ -83,4 +91,42 @@ def hidden_mse(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor, mask:
     return _masked_mean(diff.pow(2).mean(-1), mask)
 
 
-SOFT_LOSSES: dict[str, Callable[..., torch.Tensor]] = {"mse": soft_mse, "kl": soft_kl}
+def soft_crf(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    mask: torch.Tensor,
+    temperature: float = 1.0,
+    crf: CRF | None = None,
+) -> torch.Tensor:
+    """:func:`soft_crf_marginals` on the posteriors of the student's own ``crf`` over its emissions.
+
+    Shapes as :func:`soft_mse`.
+
+    Raises:
+        ValueError: no ``crf`` given.
+    """
+    if crf is None:
+        raise ValueError("soft_loss 'crf' needs the student's CRF (crf=...)")
+    return soft_crf_marginals(crf.marginals(student_logits, mask), teacher_logits, mask, temperature)
+
+
+class SoftLoss(Protocol):
+    """One signature for every soft loss.
+
+    Student emissions and teacher logits ``(batch, seq, num_tags)``, a ``(batch, seq)`` bool mask, the
+    temperature and the student's CRF (used by ``crf`` only) -> a scalar.
+    """
+
+    def __call__(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        mask: torch.Tensor,
+        temperature: float = 1.0,
+        crf: CRF | None = None,
+    ) -> torch.Tensor:
+        """The loss, a mean over real words."""
+        ...
+
+
+SOFT_LOSSES: dict[str, SoftLoss] = {"mse": soft_mse, "kl": soft_kl, "crf": soft_crf}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xtremedistil_ner.io_utils import write_text
+from xtremedistil_ner.atomic_files import write_text
 from xtremedistil_ner.report import entity_types_line
 
 

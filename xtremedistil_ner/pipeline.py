@@ -22,13 +22,13 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
+from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.cache import TransferCache, data_fingerprint
 from xtremedistil_ner.checkpoint import save_student
 from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.dist import map_gathered
 from xtremedistil_ner.distill import (
     DevSet,
     Distiller,
@@ -38,11 +38,11 @@ from xtremedistil_ner.distill import (
     predict_tags,
     predict_tags_gathered,
 )
+from xtremedistil_ner.distributed import map_gathered
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1, score_by_language
-from xtremedistil_ner.heap import pin_mmap_threshold
-from xtremedistil_ner.io_utils import write_json
 from xtremedistil_ner.languages import resolve_langs
+from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.resume import ResumeStore, pause_point
 from xtremedistil_ner.schedule import build_schedule
@@ -492,7 +492,7 @@ def gold_baseline(state: RunState, side: TeacherSide) -> StudentRun | None:
 def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
     """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
     if cfg.flat_memory:
-        pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see heap.py)
+        pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see malloc_tuning.py)
     set_seed(cfg.seed)
     state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
     out.mkdir(parents=True, exist_ok=True)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner import __version__
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import Corpus
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1
-from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.languages import load_languages
 
 # bert-base-multilingual-cased as a BertModel with its pooler (the "177.9M" everyone quotes). `xdner bench speed`

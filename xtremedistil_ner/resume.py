@@ -29,8 +29,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import write_json
 
 STATE_VERSION = 1
 PAUSE_ENV = "XDNER_PAUSE_AT"

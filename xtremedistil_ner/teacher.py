@@ -25,7 +25,7 @@ from xtremedistil_ner.config import TeacherConfig
 from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.dist import batch_share
+from xtremedistil_ner.distributed import batch_share
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.teacher_zoo import is_bundled, resolve_bundled
 

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.pipeline import start_run, student_side, teacher_side
 from xtremedistil_ner.progress import Progress
 

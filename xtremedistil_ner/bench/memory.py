@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import write_json, write_text
 
 
 def _command(*args: str) -> list[str]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.config import DistillConfig, RunConfig, StageConfig
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.pipeline import TeacherSide, start_run, student_side, teacher_side, transfer_targets
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.report import read_paper

@@ -264,7 +264,7 @@ def run_speed(
     Raises:
         XdnerError: a worker failed (its last error line is shown).
     """
-    from xtremedistil_ner.io_utils import write_json
+    from xtremedistil_ner.atomic_files import write_json
 
     job: dict[str, Any] = {
         "batch": texts[:batch_size],

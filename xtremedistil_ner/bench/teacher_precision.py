@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.autocast import cpu_has_bf16
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import load_corpus
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import macro_f1, score_by_language
-from xtremedistil_ner.io_utils import write_json, write_text
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.teacher import load_trained_teacher, predict_targets

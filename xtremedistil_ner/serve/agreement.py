@@ -84,9 +84,9 @@ def check_export(student_dir: Path, cfg: RunConfig, split: str = "test") -> dict
         ``{"overall": {backend: figures}, "languages": {lang: {backend: figures}}, "sentences": n}`` (see
         :func:`compare_backends` for the figures); also written to ``STUDENT/onnx/agreement.json``.
     """
+    from xtremedistil_ner.atomic_files import write_json
     from xtremedistil_ner.checkpoint import load_student
     from xtremedistil_ner.data.corpus import load_corpus
-    from xtremedistil_ner.io_utils import write_json
     from xtremedistil_ner.languages import resolve_langs
     from xtremedistil_ner.serve.onnx import OnnxBackend
     from xtremedistil_ner.serve.predict import TorchBackend

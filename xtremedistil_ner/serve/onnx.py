@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from xtremedistil_ner.atomic_files import atomic_write, write_json
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.io_utils import atomic_write, write_json
 from xtremedistil_ner.serve.crf_numpy import CrfScores, crf_scores, decode_with_scores
 from xtremedistil_ner.serve.exportable import ExportableEmissions, dense_inputs
 from xtremedistil_ner.student.model import StudentTagger
