@@ -2,7 +2,7 @@ import pytest
 
 from xtremedistil_ner.bench.speed import make_texts, ratios, to_markdown
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.serve.words import split_words
+from xtremedistil_ner.runtime.words import split_words
 
 from .conftest import SHARED, need_shared
 
@@ -60,8 +60,8 @@ def test_warm_end_to_end_keeps_its_word_cache_and_cold_starts_empty(smoke_run):
     """The warm figure must time a cache that fills on the first call (an empty cache is falsy)."""
     from xtremedistil_ner.bench.speed import _predict
     from xtremedistil_ner.checkpoint import load_student
-    from xtremedistil_ner.serve.pieces import PieceCache
-    from xtremedistil_ner.serve.predict import TorchBackend
+    from xtremedistil_ner.runtime.pieces import PieceCache
+    from xtremedistil_ner.serve.torch_backend import TorchBackend
 
     loaded = load_student(smoke_run / "student")
     backend = TorchBackend(loaded.model, loaded.lookup)

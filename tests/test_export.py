@@ -8,20 +8,21 @@ import torch
 from xtremedistil_ner.checkpoint import load_student
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.serve.crf_numpy import crf_scores, marginals, viterbi
-from xtremedistil_ner.serve.exportable import ExportableEmissions, dense_inputs
-from xtremedistil_ner.serve.predict import TorchBackend
+from xtremedistil_ner.runtime.crf import marginals, viterbi
+from xtremedistil_ner.runtime.features import dense_inputs, featurize
+from xtremedistil_ner.serve.exportable import ExportableEmissions
+from xtremedistil_ner.serve.torch_backend import TorchBackend
 from xtremedistil_ner.student.crf import CRF
-from xtremedistil_ner.student.vocab import featurize, make_batch
+from xtremedistil_ner.student.vocab import make_batch
 
 pytest.importorskip("onnxruntime")
 
 WORDS = "Angela Merkel besuchte am Montag Paris und traf Emmanuel Macron in der Stadt Straßburg".split()  # noqa: SIM905
 
 
-def _sentences(n: int, seed: int = 0) -> list[Sentence]:
+def _sentences(n: int, seed: int = 0) -> list[list[str]]:
     rng = np.random.default_rng(seed)
-    return [Sentence(tuple(rng.choice(WORDS, rng.integers(1, 14))), None, "") for _ in range(n)]
+    return [[str(w) for w in rng.choice(WORDS, rng.integers(1, 14))] for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_numpy_crf_equals_torch_crf_and_brute_force():
     tags = TagVocab.from_types(["PER", "LOC"])
     torch.manual_seed(0)
     crf = CRF(len(tags), tags.forbidden_transitions(), tags.forbidden_starts())
-    scores = crf_scores(crf)
+    scores = crf.export_scores()
     emissions = torch.randn(6, 4, len(tags))
     lengths = [4, 3, 1, 2, 4, 4]
     mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
@@ -69,8 +70,9 @@ def test_numpy_crf_equals_torch_crf_and_brute_force():
 
 
 def test_onnx_and_int8_runtimes_agree_with_pytorch(loaded, tmp_path):
+    from xtremedistil_ner.runtime.onnx import OnnxBackend
     from xtremedistil_ner.serve.agreement import compare_backends
-    from xtremedistil_ner.serve.onnx import OnnxBackend, export_onnx
+    from xtremedistil_ner.serve.onnx_export import export_onnx
 
     exported = export_onnx(loaded.model, tmp_path / "onnx", int8=True)
     assert exported.int8 is not None and exported.int8.stat().st_size < exported.model.stat().st_size
@@ -89,9 +91,7 @@ def test_onnx_and_int8_runtimes_agree_with_pytorch(loaded, tmp_path):
     ):
         assert path == ref_path and np.allclose(probs, ref_probs, atol=1e-4)
     rng = np.random.default_rng(2)
-    gold = [
-        Sentence(s.tokens, tuple(rng.choice(loaded.tags.tags, len(s.tokens))), "de") for s in _sentences(30, seed=3)
-    ]
+    gold = [Sentence(tuple(s), tuple(rng.choice(loaded.tags.tags, len(s))), "de") for s in _sentences(30, seed=3)]
     from xtremedistil_ner.data.tags import repair_bio
 
     gold = [Sentence(s.tokens, repair_bio(s.tags), s.lang) for s in gold]
@@ -137,7 +137,7 @@ def test_cli_export_and_check(smoke_run, tmp_path, monkeypatch):
 
 
 def test_single_sentence_python_path_equals_the_batched_numpy_path():
-    from xtremedistil_ner.serve.crf_numpy import decode_with_scores
+    from xtremedistil_ner.runtime.crf import decode_with_scores
 
     tags = TagVocab.from_types(["PER", "ORG", "LOC"])
     torch.manual_seed(3)
@@ -145,7 +145,7 @@ def test_single_sentence_python_path_equals_the_batched_numpy_path():
     with torch.no_grad():
         for p in crf.parameters():
             p.mul_(20)
-    scores = crf_scores(crf)
+    scores = crf.export_scores()
     rng = np.random.default_rng(4)
     for length in (1, 2, 5, 31):
         emissions = (rng.standard_normal((1, length, len(tags))) * 5).astype(np.float32)

@@ -97,11 +97,11 @@ def test_student_directory_carries_a_model_card_and_loads_in_a_fresh_process(smo
 
     card = (smoke_run / "student" / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---\nlanguage:\n- de\n- hi\n")
-    assert "| de |" in card and "StudentTagger.from_pretrained" in card and "{p[" not in card
+    assert "| de |" in card and "load_tagger(" in card and "{p[" not in card
     assert (smoke_run / "student" / "recipe.json").is_file()
     code = (
-        "import sys; from xtremedistil_ner import StudentTagger; "
-        "t = StudentTagger.from_pretrained(sys.argv[1]); "
+        "import sys; from xtremedistil_ner import load_tagger; "
+        "t = load_tagger(sys.argv[1]); "
         "p = t.predict(['Angela Merkel besuchte Paris .']); print(len(p), p[0].text)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(smoke_run / "student")], capture_output=True, text=True)

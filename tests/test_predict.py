@@ -9,9 +9,10 @@ from typer.testing import CliRunner
 
 from xtremedistil_ner.cli import app
 from xtremedistil_ner.data.tags import bio_spans
-from xtremedistil_ner.serve.predict import entities_of
-from xtremedistil_ner.serve.words import split_words
-from xtremedistil_ner.student.model import StudentTagger
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.runtime.predict import entities_of
+from xtremedistil_ner.runtime.words import split_words
+from xtremedistil_ner.serve.load import load_tagger
 
 from .conftest import ROOT
 
@@ -61,8 +62,9 @@ def test_entities_carry_character_offsets_and_mean_scores():
     assert found[0].score == pytest.approx(0.8)
 
 
-def test_from_pretrained_predicts_consistent_spans(smoke_run):
-    tagger = StudentTagger.from_pretrained(smoke_run / "student")
+def test_a_loaded_tagger_predicts_consistent_spans(smoke_run):
+    tagger = load_tagger(smoke_run / "student", runtime="pytorch")
+    assert tagger.runtime == "pytorch"
     preds = tagger.predict(TEXTS, batch_size=2)
     assert [p.text for p in preds] == TEXTS
     assert preds[1].words == () and preds[1].entities == ()
@@ -76,11 +78,11 @@ def test_from_pretrained_predicts_consistent_spans(smoke_run):
     assert tagger.predict(TEXTS[0])[0].tags == preds[0].tags
 
 
-def test_predict_without_from_pretrained_is_a_clear_error(smoke_run):
-    from xtremedistil_ner.checkpoint import load_student
-
-    with pytest.raises(ValueError, match="from_pretrained"):
-        load_student(smoke_run / "student").model.predict(["x"])
+def test_unknown_runtime_and_missing_export_are_clear_errors(smoke_run, tmp_path):
+    with pytest.raises(XdnerError, match="choose one of auto, onnx-int8, onnx, pytorch"):
+        load_tagger(smoke_run / "student", runtime="tensorrt")
+    with pytest.raises(XdnerError, match="not a student directory"):
+        load_tagger(tmp_path, runtime="pytorch")
 
 
 def test_cli_predict_file_and_stdin_agree(smoke_run, tmp_path):

@@ -2,7 +2,7 @@ import pytest
 
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.spm import fast_tokenizer_from_spm
-from xtremedistil_ner.teacher import load_tokenizer
+from xtremedistil_ner.tokenizer_files import load_tokenizer
 
 from .conftest import SHARED, need_shared
 

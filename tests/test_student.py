@@ -6,8 +6,9 @@ import torch
 from xtremedistil_ner.checkpoint import load_student, save_student
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.runtime.features import featurize
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
-from xtremedistil_ner.student.vocab import StudentVocab, featurize, make_batch, svd_embeddings, word_rows
+from xtremedistil_ner.student.vocab import StudentVocab, make_batch, svd_embeddings, word_rows
 
 TAGS = TagVocab.from_types(["PER", "ORG", "LOC"])
 SENTENCES = [
@@ -23,7 +24,7 @@ def test_default_size_is_35x_smaller_than_mbert_base():
 
 
 def test_featurize_batch_and_forward_shapes(mbert_tokenizer):
-    feats = featurize(mbert_tokenizer, SENTENCES)
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     assert feats.lengths().tolist() == [4, 1, 5]
     vocab = StudentVocab.build(mbert_tokenizer, [feats], max_vocab=10)
     assert len(vocab) <= 10 and vocab.pieces[0] == "<unk>"
@@ -39,7 +40,7 @@ def test_featurize_batch_and_forward_shapes(mbert_tokenizer):
 
 
 def test_make_batch_holds_each_words_pieces_in_row_major_order(mbert_tokenizer):
-    feats = featurize(mbert_tokenizer, SENTENCES)
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = np.arange(len(mbert_tokenizer), dtype=np.int64)  # identity: student ids = tokenizer ids
     order = [2, 0, 1, 0]
     batch = make_batch(feats, lookup, order)
@@ -55,7 +56,7 @@ def test_make_batch_holds_each_words_pieces_in_row_major_order(mbert_tokenizer):
 
 
 def test_padding_does_not_change_a_sentence(mbert_tokenizer):
-    feats = featurize(mbert_tokenizer, SENTENCES)
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
     torch.manual_seed(0)
     model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()
@@ -79,7 +80,7 @@ def test_svd_embeddings_keep_the_top_directions():
 
 
 def test_checkpoint_round_trip(tmp_path, mbert_tokenizer):
-    feats = featurize(mbert_tokenizer, SENTENCES)
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     vocab = StudentVocab.build(mbert_tokenizer, [feats], 50)
     model = StudentTagger(StudentModelConfig(vocab_size=len(vocab), num_tags=7, embedding_dim=8, hidden_size=6), TAGS)
     save_student(tmp_path, model.eval(), TAGS, vocab, mbert_tokenizer)
@@ -105,7 +106,7 @@ def test_teacher_vectors_across_tokenizers(mbert_tokenizer, xlmr_tokenizer):
 
 
 def test_equal_length_batches_skip_packing_at_inference_with_the_same_emissions(mbert_tokenizer):
-    feats = featurize(mbert_tokenizer, SENTENCES)
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
     torch.manual_seed(0)
     model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()

@@ -18,6 +18,7 @@ from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab
+from xtremedistil_ner.tokenizer_files import load_tokenizer
 
 CHECKPOINT_VERSION = 1
 
@@ -50,8 +51,6 @@ def load_student(path: Path) -> LoadedStudent:
     Raises:
         XdnerError: missing files or a checkpoint from an incompatible version.
     """
-    from xtremedistil_ner.teacher import load_tokenizer
-
     for name in ("config.json", "tags.json", "vocab.json", "model.safetensors"):
         if not (path / name).is_file():
             raise XdnerError(f"{path}: not a student directory ({name} missing)")

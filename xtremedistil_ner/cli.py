@@ -362,33 +362,44 @@ def predict(
         OutputFormat.jsonl
     ),
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch (length-bucketed).")] = 64,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="auto (ONNX int8 once 'xdner export' has run and onnxruntime is installed, else pytorch), "
+            "onnx-int8, onnx or pytorch."
+        ),
+    ] = "auto",
 ) -> None:
     """Tag raw text with a trained student: one sentence a line in, entities out.
 
     Words are split on spaces and punctuation (multilingual). JSONL lines carry the text and each entity's
-    text, type, character offsets [start, end) and score (mean CRF posterior of its tags).
+    text, type, character offsets [start, end) and score (mean CRF posterior of its tags). The fastest
+    runtime the student has is used unless --runtime says otherwise (the summary names it).
 
     Examples:
       echo "Angela Merkel besuchte Paris ." | xdner predict runs/latest/student
       xdner predict runs/latest/student news.txt --format conll -o news.conll
+      xdner export runs/latest/student && xdner predict runs/latest/student news.txt -o news.jsonl  # int8
     """
     import sys
     import time
     from collections import Counter
 
     from xtremedistil_ner.atomic_files import read_utf8_lines, write_text
-    from xtremedistil_ner.student.model import StudentTagger
+    from xtremedistil_ner.serve.load import load_tagger
 
     types: Counter[str] = Counter()
     words = 0
+    used = runtime
 
     def run(progress: ProgressHook) -> tuple[str, int]:
-        nonlocal words
+        nonlocal words, used
         if input != "-" and not Path(input).is_file():
             raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
         data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
         texts = read_utf8_lines(data, "<stdin>" if input == "-" else input)  # every line checked before any work
-        tagger = StudentTagger.from_pretrained(student)
+        tagger = load_tagger(student, runtime)
+        used = tagger.runtime
         render = (lambda p: p.to_json() + "\n") if format is OutputFormat.jsonl else (lambda p: p.to_conll())
         advance = progress.task("predict: sentences", len(texts))
         parts = []
@@ -412,9 +423,14 @@ def predict(
         rows = [
             ("input", "stdin" if input == "-" else input),
             ("output", str(output or "stdout")),
+            ("runtime", used),
             ("sentences", f"{sentences:,} ({words:,} words)"),
             ("entities", f"{sum(types.values()):,} ({found})"),
-            ("time", f"{seconds:.2f} s, {sentences / max(seconds, 1e-9):,.0f} sentences/s (model load included)"),
+            (
+                "time",
+                f"{seconds:.2f} s, {sentences / max(seconds, 1e-9):,.0f} sentences/s, "
+                f"{words / max(seconds, 1e-9):,.0f} words/s (model load included)",
+            ),
         ]
         _summary("xdner predict", rows, to=console)
 
@@ -441,7 +457,7 @@ def export(
     from rich.table import Table
 
     from xtremedistil_ner.checkpoint import load_student
-    from xtremedistil_ner.serve.onnx import export_onnx
+    from xtremedistil_ner.serve.onnx_export import export_onnx
 
     exported = _run(lambda p: export_onnx(load_student(student).model, student / "onnx", int8=int8))
     sizes = [f"{x.name} {x.stat().st_size / 1e6:.1f} MB" for x in (exported.model, exported.int8) if x]
@@ -645,7 +661,7 @@ def bench_speed(
 
         loaded = load_student(student)
         if not (student / "onnx" / "model.int8.onnx").is_file():
-            from xtremedistil_ner.serve.onnx import export_onnx
+            from xtremedistil_ner.serve.onnx_export import export_onnx
 
             export_onnx(loaded.model, student / "onnx", int8=True)
         specs = [

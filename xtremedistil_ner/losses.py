@@ -38,8 +38,7 @@ def soft_mse(
         temperature: unused (the registry's common signature).
         crf: unused (the registry's common signature).
     """
-    diff = (student_logits - teacher_logits).masked_fill(~mask.unsqueeze(-1), 0.0)
-    return _masked_mean(diff.pow(2).mean(-1), mask)
+    return _masked_mse(student_logits, teacher_logits, mask)
 
 
 def soft_kl(
@@ -87,7 +86,12 @@ def hidden_mse(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor, mask:
         teacher_hidden: ``(batch, seq, teacher_hidden)``.
         mask: ``(batch, seq)`` bool.
     """
-    diff = (student_hidden - teacher_hidden).masked_fill(~mask.unsqueeze(-1), 0.0)
+    return _masked_mse(student_hidden, teacher_hidden, mask)
+
+
+def _masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over real words of the mean squared difference of ``(batch, seq, d)`` ``a`` and ``b``."""
+    diff = (a - b).masked_fill(~mask.unsqueeze(-1), 0.0)
     return _masked_mean(diff.pow(2).mean(-1), mask)
 
 

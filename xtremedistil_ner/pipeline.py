@@ -45,9 +45,10 @@ from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.resume import ResumeStore, pause_point
+from xtremedistil_ner.runtime.features import Featurized, featurize
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
-from xtremedistil_ner.student.vocab import Featurized, StudentVocab, featurize, svd_embeddings, teacher_vectors
+from xtremedistil_ner.student.vocab import StudentVocab, svd_embeddings, teacher_vectors
 from xtremedistil_ner.teacher import (
     LabelStats,
     build_teacher,
@@ -294,7 +295,7 @@ def student_tokenizer(cfg: RunConfig, teacher: Teacher) -> Any:
     """The student's tokenizer: ``student.tokenizer`` when set, else the teacher's."""
     if not cfg.student.tokenizer:
         return teacher.tokenizer
-    from xtremedistil_ner.teacher import load_tokenizer
+    from xtremedistil_ner.tokenizer_files import load_tokenizer
 
     return load_tokenizer(cfg.student.tokenizer)
 
@@ -438,13 +439,13 @@ def student_side(
         gold_sentences = corpus.split("train")
         dev_sentences = corpus.split("dev")
         tokenizer = student_tokenizer(cfg, teacher)
-        train = TrainSet(featurize(tokenizer, corpus.split("transfer")), side.targets)
+        train = TrainSet(featurize(tokenizer, [s.tokens for s in corpus.split("transfer")]), side.targets)
         gold = TrainSet(
-            featurize(tokenizer, gold_sentences),
+            featurize(tokenizer, [s.tokens for s in gold_sentences]),
             WordTargets(tags=np.asarray([i for s in gold_sentences for i in tags.encode(s.tags or ())], np.int64)),
         )
         dev = DevSet(
-            featurize(tokenizer, dev_sentences),
+            featurize(tokenizer, [s.tokens for s in dev_sentences]),
             [list(s.tags or ()) for s in dev_sentences],
             [s.lang for s in dev_sentences],
             side.teacher_dev,
@@ -461,7 +462,7 @@ def student_side(
     with _timed(state, f"{name}_eval"):
         pause_point("eval:student")
         test = corpus.split("test")
-        test_features = featurize(tokenizer, test)
+        test_features = featurize(tokenizer, [s.tokens for s in test])
         student_pred = predict_tags_gathered(state.accelerator, student, test_features, lookup, cfg.eval.batch_size)
         scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
     return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
@@ -590,6 +591,6 @@ def evaluate_student(path: Path, cfg: RunConfig, split: str = "test") -> dict[st
     loaded = load_student(path)
     corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
     sentences = corpus.split(split)
-    features = featurize(loaded.tokenizer, sentences)
+    features = featurize(loaded.tokenizer, [s.tokens for s in sentences])
     pred = predict_tags(loaded.model, features, loaded.lookup, cfg.eval.batch_size, "cpu")
     return score_by_language(sentences, [loaded.tags.decode(p) for p in pred], cfg.eval.mode)

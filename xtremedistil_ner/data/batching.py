@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
+from xtremedistil_ner.runtime.batching import group_in_order
+
 
 def bucket_batches(
     lengths: Sequence[int],
@@ -39,23 +41,7 @@ def bucket_batches(
         order.sort(key=lambda i: (lengths[i], noise[i]))
     else:
         order.sort(key=lambda i: lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = real = 0
-    for i in order:
-        longest_if = max(longest, lengths[i])
-        padded_if = longest_if * (len(current) + 1)
-        too_many = batch_size > 0 and len(current) >= batch_size
-        too_long = max_tokens > 0 and current and padded_if > max_tokens
-        too_padded = max_padding < 1.0 and current and padded_if - real - lengths[i] > max_padding * padded_if
-        if current and (too_many or too_long or too_padded):
-            batches.append(current)
-            current, longest_if, real = [], lengths[i], 0
-        current.append(i)
-        longest = longest_if
-        real += lengths[i]
-    if current:
-        batches.append(current)
+    batches = group_in_order(lengths, order, batch_size, max_tokens, max_padding)
     if shuffle:
         perm = torch.randperm(len(batches), generator=generator).tolist()
         batches = [batches[p] for p in perm]

@@ -10,8 +10,8 @@ from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
 from xtremedistil_ner.evaluate import score
-from xtremedistil_ner.serve.pieces import PieceCache
-from xtremedistil_ner.serve.predict import Backend, predict_words
+from xtremedistil_ner.runtime.pieces import PieceCache
+from xtremedistil_ner.runtime.predict import Backend, predict_words
 
 
 def entity_set(tag_rows: Sequence[Sequence[str]]) -> set[tuple[int, int, int, str]]:
@@ -88,8 +88,8 @@ def check_export(student_dir: Path, cfg: RunConfig, split: str = "test") -> dict
     from xtremedistil_ner.checkpoint import load_student
     from xtremedistil_ner.data.corpus import load_corpus
     from xtremedistil_ner.languages import resolve_langs
-    from xtremedistil_ner.serve.onnx import OnnxBackend
-    from xtremedistil_ner.serve.predict import TorchBackend
+    from xtremedistil_ner.runtime.onnx import OnnxBackend
+    from xtremedistil_ner.serve.torch_backend import TorchBackend
 
     loaded = load_student(student_dir)
     onnx_dir = student_dir / "onnx"

@@ -8,12 +8,10 @@ length*, so padding always trails and never leaks into real words. The result eq
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from xtremedistil_ner.student.model import StudentTagger
-from xtremedistil_ner.student.vocab import Featurized
 
 
 def _direction(lstm: nn.Module, suffix: str) -> nn.LSTM:
@@ -65,24 +63,3 @@ class ExportableEmissions(nn.Module):
             # shape: (batch, seq, 2 * hidden_size)
             x = torch.cat([ahead, torch.gather(behind, 1, back_index)], dim=2)
         return self.emissions(x)
-
-
-def dense_inputs(features: Featurized, lookup: np.ndarray, ids: list[int] | range) -> tuple[np.ndarray, np.ndarray]:
-    """``(piece_ids, piece_counts)`` int64 arrays of sentences ``ids`` (student ids via ``lookup``), no Python loop.
-
-    Returns:
-        ``(batch, seq, max_pieces)`` piece ids (0 past each word's count) and ``(batch, seq)`` counts.
-    """
-    rows = np.asarray(ids, np.int64)
-    starts = features.sentence_offsets[rows]
-    lengths = features.sentence_offsets[rows + 1] - starts
-    # shape: (batch, seq), the word index of each slot (0 where the sentence has ended)
-    valid = np.arange(lengths.max())[None, :] < lengths[:, None]
-    words = np.where(valid, starts[:, None] + np.arange(lengths.max())[None, :], 0)
-    first = features.word_offsets[words]
-    counts = np.where(valid, features.word_offsets[words + 1] - first, 0)
-    # shape: (batch, seq, max_pieces)
-    slots = np.arange(max(1, int(counts.max())))[None, None, :]
-    has = slots < counts[:, :, None]
-    pieces = np.where(has, lookup[features.pieces[np.where(has, first[:, :, None] + slots, 0)]], 0)
-    return pieces.astype(np.int64), counts.astype(np.int64)

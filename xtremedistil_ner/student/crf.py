@@ -12,6 +12,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from xtremedistil_ner.runtime.crf import CrfScores
+
 _FORBIDDEN = -1e4
 
 
@@ -60,6 +62,13 @@ class CRF(nn.Module):
 
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.start_transitions + self.start_constraint, self.transitions + self.transition_constraint
+
+    def export_scores(self) -> CrfScores:
+        """The effective (constrained) start, transition and end scores, for the NumPy decoder of the runtime."""
+        start, trans = self._scores()
+        return CrfScores(
+            start.detach().cpu().numpy(), trans.detach().cpu().numpy(), self.end_transitions.detach().cpu().numpy()
+        )
 
     def _validate(self, emissions: torch.Tensor, tags: torch.Tensor | None, mask: torch.Tensor) -> None:
         if emissions.dim() != 3 or emissions.size(2) != self.num_tags:

@@ -6,10 +6,7 @@ Each word's embedding is the mean of its pieces' embeddings (``nn.EmbeddingBag``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -17,9 +14,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.student.crf import CRF
-
-if TYPE_CHECKING:
-    from xtremedistil_ner.serve.predict import Prediction
 
 
 @dataclass(frozen=True)
@@ -152,33 +146,3 @@ class StudentTagger(nn.Module):
         """Viterbi tag ids per sentence (eval mode is the caller's job)."""
         out = self.forward(batch)
         return self.head.crf.decode(out.emissions, out.mask)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> StudentTagger:
-        """Load a saved student directory (no recipe needed), ready for :meth:`predict`.
-
-        Raises:
-            XdnerError: not a student directory, or one from an incompatible version.
-        """
-        from xtremedistil_ner.checkpoint import load_student
-        from xtremedistil_ner.serve.pieces import PieceCache
-
-        loaded = load_student(Path(path))
-        object.__setattr__(loaded.model, "_runtime", loaded)  # plain attributes: not submodules
-        object.__setattr__(loaded.model, "_pieces", PieceCache(loaded.tokenizer))  # fills as predict() sees words
-        return loaded.model
-
-    def predict(self, texts: str | Sequence[str], batch_size: int = 64) -> list[Prediction]:
-        """Entities in raw sentences (split into words here; one sentence per item), on the CPU.
-
-        Raises:
-            ValueError: the student was not loaded with :meth:`from_pretrained` (no tokenizer attached).
-        """
-        from xtremedistil_ner.serve.predict import TorchBackend, predict_texts
-
-        runtime: Any = getattr(self, "_runtime", None)
-        if runtime is None:
-            raise ValueError("predict() needs a student loaded with StudentTagger.from_pretrained(dir)")
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        pieces: Any = getattr(self, "_pieces")  # noqa: B009 - set by from_pretrained, not a declared attribute
-        return predict_texts(TorchBackend(self, runtime.lookup), pieces, runtime.tags, texts, batch_size)

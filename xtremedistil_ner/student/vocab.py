@@ -1,7 +1,8 @@
-"""The student's piece vocabulary: which tokenizer pieces get an embedding row, and sentence featurization.
+"""The student's piece vocabulary (which tokenizer pieces get an embedding row), batches and embedding init.
 
-The student splits words with a Hugging Face tokenizer (by default the teacher's) and keeps an embedding row
-only for the ``max_vocab`` most frequent pieces of its training data; id 0 is ``<unk>``.
+The student splits words with a tokenizer (by default the teacher's; :mod:`xtremedistil_ner.runtime.features`)
+and keeps an embedding row only for the ``max_vocab`` most frequent pieces of its training data; id 0 is
+``<unk>``.
 """
 
 from __future__ import annotations
@@ -16,57 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.runtime.features import Featurized, piece_lookup
 from xtremedistil_ner.student.model import StudentBatch
 
 UNK = "<unk>"
-MAX_PIECES_PER_WORD = 16
-
-
-@dataclass(frozen=True)
-class Featurized:
-    """Sentences as flat arrays.
-
-    Attributes:
-        sentence_offsets: ``(n_sentences + 1,)`` word offsets of each sentence.
-        word_offsets: ``(n_words + 1,)`` piece offsets of each word.
-        pieces: ``(n_pieces,)`` tokenizer piece ids (not yet student ids).
-    """
-
-    sentence_offsets: np.ndarray
-    word_offsets: np.ndarray
-    pieces: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.sentence_offsets) - 1
-
-    def lengths(self) -> np.ndarray:
-        """Words per sentence."""
-        return np.diff(self.sentence_offsets)
-
-
-def featurize(tokenizer: Any, sentences: Sequence[Sentence], chunk: int = 4096) -> Featurized:
-    """Split every word into tokenizer pieces (at most ``MAX_PIECES_PER_WORD``; a word with none gets UNK)."""
-    sent_off = [0]
-    word_off = [0]
-    pieces: list[int] = []
-    unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
-    for start in range(0, len(sentences), chunk):
-        part = sentences[start : start + chunk]
-        # verbose=False: sentences longer than the model are windowed by us, transformers need not warn
-        enc = tokenizer(
-            [list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False, verbose=False
-        )
-        for row, sentence in enumerate(part):
-            per_word: list[list[int]] = [[] for _ in sentence.tokens]
-            for piece, word in zip(enc["input_ids"][row], enc.word_ids(row), strict=True):
-                if word is not None and len(per_word[word]) < MAX_PIECES_PER_WORD:
-                    per_word[word].append(piece)
-            for ids in per_word:
-                pieces.extend(ids or [unk])
-                word_off.append(len(pieces))
-            sent_off.append(len(word_off) - 1)
-    return Featurized(np.asarray(sent_off, np.int64), np.asarray(word_off, np.int64), np.asarray(pieces, np.int64))
 
 
 @dataclass(frozen=True)
@@ -91,10 +45,7 @@ class StudentVocab:
 
     def lookup(self, tokenizer: Any) -> np.ndarray:
         """``(len(tokenizer),)`` array: tokenizer id -> student id (0 for pieces without a row)."""
-        table = np.zeros(max(len(tokenizer), tokenizer.vocab_size), np.int64)
-        ids = tokenizer.convert_tokens_to_ids(list(self.pieces[1:]))
-        table[np.asarray(ids, np.int64)] = np.arange(1, len(self.pieces))
-        return table
+        return piece_lookup(self.pieces, tokenizer)
 
     def save(self, path: Path) -> None:
         """Write the piece list as JSON."""

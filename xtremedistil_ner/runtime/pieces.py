@@ -3,7 +3,7 @@
 Words repeat: within one batch (684 distinct words of 1,024 in the speed benchmark's 32 x 32 batch) and far
 more across a stream of texts. The student looks at each word on its own (its pieces are mean-pooled per word),
 so a word's pieces do not depend on its neighbours and can be cached. Every new word is tokenized once, in
-one tokenizer call per batch, by :func:`~xtremedistil_ner.student.vocab.featurize` itself: the cached pieces
+one tokenizer call per batch, by :func:`~xtremedistil_ner.runtime.features.featurize` itself: the cached pieces
 are exactly what featurizing the whole sentence gives (tested on real text for WordPiece and SentencePiece).
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from xtremedistil_ner.data.records import Sentence
-from xtremedistil_ner.student.vocab import Featurized, featurize
+from xtremedistil_ner.runtime.features import Featurized, featurize
 
 WORDS_PER_ROW = 64  # new words are tokenized as pseudo-sentences of this many words (one tokenizer call)
 
@@ -24,7 +23,7 @@ class PieceCache:
     """Featurizes word-split sentences, tokenizing each distinct word once.
 
     Args:
-        tokenizer: the student's Hugging Face fast tokenizer.
+        tokenizer: the student's tokenizer (Hugging Face fast, or a :class:`~.features.BareTokenizer`).
         max_words: the cache is emptied when it would grow past this many words, so memory stays bounded
             (100,000 words: ~10 MB).
     """
@@ -51,10 +50,7 @@ class PieceCache:
             known.clear()
             missing = list(distinct)
         if missing:
-            rows = [
-                Sentence(tuple(missing[i : i + WORDS_PER_ROW]), None, "")
-                for i in range(0, len(missing), WORDS_PER_ROW)
-            ]
+            rows = [missing[i : i + WORDS_PER_ROW] for i in range(0, len(missing), WORDS_PER_ROW)]
             new = featurize(self.tokenizer, rows)
             offsets = new.word_offsets.tolist()
             flat = new.pieces.tolist()

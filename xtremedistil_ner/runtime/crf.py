@@ -1,6 +1,7 @@
 """The student's CRF in NumPy, for runtimes without PyTorch (beside ONNX emissions): Viterbi and marginals.
 
-Scores are the CRF's with its IOB2 constraints already added (see :func:`crf_scores`), so decoding here
+Scores are the CRF's with its IOB2 constraints already added (:meth:`CRF.export_scores
+<xtremedistil_ner.student.crf.CRF.export_scores>` writes them), so decoding here
 equals :meth:`CRF.decode` and never emits ``O -> I-X``.
 """
 
@@ -10,8 +11,6 @@ from dataclasses import dataclass
 from operator import add, mul
 
 import numpy as np
-
-from xtremedistil_ner.student.crf import CRF
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,6 @@ class CrfScores:
     def from_dict(cls, data: dict[str, list]) -> CrfScores:
         """Read what :meth:`to_dict` wrote."""
         return cls(*(np.asarray(data[k], np.float32) for k in ("start", "transitions", "end")))
-
-
-def crf_scores(crf: CRF) -> CrfScores:
-    """The effective (constrained) scores of a trained CRF."""
-    start, trans = crf._scores()
-    return CrfScores(
-        start.detach().cpu().numpy(), trans.detach().cpu().numpy(), crf.end_transitions.detach().cpu().numpy()
-    )
 
 
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[list[int]]:

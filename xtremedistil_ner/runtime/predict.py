@@ -1,8 +1,9 @@
 """Raw text -> entities with a trained student: split words, featurize, length-bucketed batches, CRF decode.
 
-The model side is a :class:`Backend` (PyTorch here, ONNX Runtime in :mod:`xtremedistil_ner.serve.onnx`), so
-both run through the same word splitting, batching and span extraction and can be compared entity by entity.
-An entity's score is the mean over its words of the CRF posterior marginal of the predicted tag.
+The model side is a :class:`Backend` (ONNX Runtime in :mod:`xtremedistil_ner.runtime.onnx`, PyTorch in
+:mod:`xtremedistil_ner.serve.torch_backend`), so both run through the same word splitting, batching and span
+extraction and can be compared entity by entity. An entity's score is the mean over its words of the CRF
+posterior marginal of the predicted tag. Imports NumPy and the package's plain modules only.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-import numpy as np
-import torch
-
-from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
-from xtremedistil_ner.serve.pieces import PieceCache
-from xtremedistil_ner.serve.words import Word, split_words
-from xtremedistil_ner.student.model import StudentTagger
-from xtremedistil_ner.student.vocab import Featurized, make_batch
+from xtremedistil_ner.runtime.batching import by_length
+from xtremedistil_ner.runtime.features import Featurized
+from xtremedistil_ner.runtime.pieces import PieceCache
+from xtremedistil_ner.runtime.words import Word, split_words
 
 
 @dataclass(frozen=True)
@@ -67,28 +64,6 @@ class Backend(Protocol):
         ...
 
 
-class TorchBackend:
-    """The PyTorch student on ``device``; the CRF decodes in NumPy, vectorised over the batch (as for ONNX)."""
-
-    def __init__(self, model: StudentTagger, lookup: np.ndarray, device: torch.device | str = "cpu") -> None:
-        from xtremedistil_ner.serve.crf_numpy import crf_scores
-
-        self.model = model.eval().to(device)
-        self.lookup = lookup
-        self.device = device
-        self.crf = crf_scores(model.head.crf)
-
-    def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
-        """See :class:`Backend`."""
-        from xtremedistil_ner.serve.crf_numpy import decode_with_scores
-
-        with torch.inference_mode():
-            batch = make_batch(features, self.lookup, ids).to(self.device)
-            # shape: (batch, seq, num_tags)
-            emissions = self.model(batch).emissions.float().cpu().numpy()
-        return decode_with_scores(emissions, batch.mask.sum(1).cpu().numpy(), self.crf)
-
-
 def entities_of(words: Sequence[Word], tags: Sequence[str], scores: Sequence[float], text: str) -> list[Entity]:
     """Entities of one tagged sentence, with character offsets into ``text``."""
     out = []
@@ -105,7 +80,7 @@ def predict_texts(
     """Tag raw sentences (one per item); blank ones come back with no words.
 
     Args:
-        backend: the model side (:class:`TorchBackend` or the ONNX one).
+        backend: the model side (ONNX Runtime or PyTorch).
         pieces: the student's tokenizer behind a word cache (keep one per model: it fills as texts come in).
         tags: the student's tag set.
         texts: raw sentences.
@@ -131,7 +106,7 @@ def predict_words(
     keep = [i for i, s in enumerate(sentences) if s]
     features = pieces.featurize([sentences[i] for i in keep])
     decoded: dict[int, tuple[list[int], list[float]]] = {}
-    for ids in bucket_batches(features.lengths().tolist(), batch_size=batch_size):
+    for ids in by_length(features.lengths().tolist(), batch_size):
         for i, result in zip(ids, backend.tag(features, ids), strict=True):
             decoded[keep[i]] = result
     out = []
@@ -152,3 +127,26 @@ def _offsets(tokens: Iterable[str]) -> list[Word]:
         out.append(Word(token, pos, pos + len(token)))
         pos += len(token) + 1
     return out
+
+
+@dataclass
+class Tagger:
+    """A student ready to tag raw text: its model side, its tokenizer behind a word cache and its tag set.
+
+    Made by :func:`xtremedistil_ner.runtime.onnx.load_onnx_tagger` (no torch) or
+    :func:`xtremedistil_ner.serve.load_tagger` (the fastest runtime the student has).
+    """
+
+    backend: Backend
+    pieces: PieceCache
+    tags: TagVocab
+    runtime: str
+
+    def predict(self, texts: str | Sequence[str], batch_size: int = 64) -> list[Prediction]:
+        """Entities in raw sentences (one per item; a single string is one sentence), split into words here."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return predict_texts(self.backend, self.pieces, self.tags, texts, batch_size)
+
+    def predict_words(self, sentences: Sequence[Sequence[str]], batch_size: int = 64) -> list[Prediction]:
+        """Entities in sentences already split into words."""
+        return predict_words(self.backend, self.pieces, self.tags, sentences, batch_size=batch_size)
