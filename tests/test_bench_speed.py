@@ -59,16 +59,14 @@ def test_ratios_are_teacher_over_student():
 def test_warm_end_to_end_keeps_its_word_cache_and_cold_starts_empty(smoke_run):
     """The warm figure must time a cache that fills on the first call (an empty cache is falsy)."""
     from xtremedistil_ner.bench.speed import _predict
-    from xtremedistil_ner.checkpoint import load_student
     from xtremedistil_ner.runtime.pieces import PieceCache
-    from xtremedistil_ner.serve.torch_backend import TorchBackend
+    from xtremedistil_ner.serve.torch_backend import load_torch_tagger
 
-    loaded = load_student(smoke_run / "student")
-    backend = TorchBackend(loaded.model, loaded.lookup)
-    warm = PieceCache(loaded.tokenizer)
-    _predict(backend, loaded, ["Angela Merkel besuchte Paris ."], warm)
+    tagger = load_torch_tagger(smoke_run / "student")
+    warm = PieceCache(tagger.pieces.tokenizer)
+    _predict(tagger, ["Angela Merkel besuchte Paris ."], warm)
     assert len(warm) == 5
-    _predict(backend, loaded, ["Paris ."], None)
+    _predict(tagger, ["Paris ."], None)
     assert len(warm) == 5
 
 

@@ -1,7 +1,8 @@
 """Crash and resume: a real ``xdner distill`` subprocess, killed with SIGKILL at a known point, then rerun.
 
 The rerun must end with the same student, bit for bit (weights and every test score), as an uninterrupted run.
-The kill point is reached through ``XDNER_PAUSE_AT`` (the run pauses there; the test delivers the signal).
+The kill point is a named run event (:mod:`xtremedistil_ner.events`): ``tests/pausing_cli.py`` runs the CLI
+with a listener that pauses there, and the test delivers the signal.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ RECIPE = RECIPE.replace("hidden_layer = 1\n", "hidden_layer = 1\ncache_shard_siz
 
 def _distill(recipe: Path, out: Path, pause_at: str = "") -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    env.pop("XDNER_PAUSE_AT", None)
+    launcher = ["-m", "xtremedistil_ner"]
     if pause_at:
-        env.update(XDNER_PAUSE_AT=pause_at, XDNER_PAUSE_MARK=str(out.parent / f"{out.name}.paused"))
-    cmd = [sys.executable, "-m", "xtremedistil_ner", "distill", "--recipe", str(recipe), "--out", str(out)]
+        launcher = [str(ROOT / "tests" / "pausing_cli.py"), pause_at, str(out.parent / f"{out.name}.paused")]
+    cmd = [sys.executable, *launcher, "distill", "--recipe", str(recipe), "--out", str(out)]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -4,10 +4,11 @@ import numpy as np
 import torch
 
 from xtremedistil_ner.checkpoint import load_student, save_student
+from xtremedistil_ner.config import StudentConfig
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.runtime.features import featurize
-from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab, make_batch, svd_embeddings, word_rows
 
 TAGS = TagVocab.from_types(["PER", "ORG", "LOC"])
@@ -19,7 +20,7 @@ SENTENCES = [
 
 
 def test_default_size_is_35x_smaller_than_mbert_base():
-    model = StudentTagger(StudentModelConfig(vocab_size=60000, num_tags=7), TAGS)
+    model = StudentTagger(StudentConfig(), 60000, 7, TAGS)
     assert 177_853_440 / model.num_parameters() >= 35
 
 
@@ -32,7 +33,7 @@ def test_featurize_batch_and_forward_shapes(mbert_tokenizer):
     batch = make_batch(feats, lookup, [2, 0, 1])
     assert batch.mask.sum(1).tolist() == [5, 4, 1]
     assert len(batch.offsets) == 10 and len(word_rows(feats, [2, 0, 1])) == 10
-    model = StudentTagger(StudentModelConfig(vocab_size=len(vocab), num_tags=7, embedding_dim=8, hidden_size=6), TAGS)
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), len(vocab), 7, TAGS)
     out = model(batch)
     assert out.emissions.shape == (3, 5, 7) and out.hidden.shape == (3, 5, 12)
     paths = model.decode(batch)
@@ -59,7 +60,7 @@ def test_padding_does_not_change_a_sentence(mbert_tokenizer):
     feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
     torch.manual_seed(0)
-    model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), 100, 7, TAGS).eval()
     alone = model(make_batch(feats, lookup, [1])).emissions[0, :1]
     padded = model(make_batch(feats, lookup, [2, 1])).emissions[1, :1]
     assert torch.allclose(alone, padded, atol=1e-6)
@@ -82,7 +83,7 @@ def test_svd_embeddings_keep_the_top_directions():
 def test_checkpoint_round_trip(tmp_path, mbert_tokenizer):
     feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     vocab = StudentVocab.build(mbert_tokenizer, [feats], 50)
-    model = StudentTagger(StudentModelConfig(vocab_size=len(vocab), num_tags=7, embedding_dim=8, hidden_size=6), TAGS)
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), len(vocab), 7, TAGS)
     save_student(tmp_path, model.eval(), TAGS, vocab, mbert_tokenizer)
     loaded = load_student(tmp_path)
     batch = make_batch(feats, loaded.lookup, [0, 1, 2])
@@ -109,7 +110,7 @@ def test_equal_length_batches_skip_packing_at_inference_with_the_same_emissions(
     feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
     torch.manual_seed(0)
-    model = StudentTagger(StudentModelConfig(vocab_size=100, num_tags=7, embedding_dim=8, hidden_size=6), TAGS).eval()
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), 100, 7, TAGS).eval()
     batch = make_batch(feats, lookup, [1, 1])  # equal lengths: the unpacked path
     mixed = make_batch(feats, lookup, [2, 1])  # different lengths: packed
     with torch.no_grad():

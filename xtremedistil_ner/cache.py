@@ -23,8 +23,8 @@ from safetensors.torch import load_file, save_file
 from xtremedistil_ner.atomic_files import atomic_write, sha256_file, write_json, write_text
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.events import emit
 from xtremedistil_ner.malloc_tuning import trim_heap
-from xtremedistil_ner.resume import pause_point
 from xtremedistil_ner.shard_rows import ShardRows
 
 MANIFEST = "manifest.json"
@@ -105,7 +105,7 @@ class TransferCache:
             made += 1
             if on_sentences:
                 on_sentences(len(part))
-            pause_point(f"label:shard:{k}")
+            emit(f"label:shard:{k}")
         barrier()
         if rank == 0:
             write_json(self.root / MANIFEST, self._manifest_for(len(sentences), n_shards, with_checksums=True))

@@ -6,7 +6,7 @@ A student directory loads with no recipe (flair's pattern); weights go through s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ import numpy as np
 from safetensors.torch import load_file, save_file
 
 from xtremedistil_ner.atomic_files import atomic_write, write_json
+from xtremedistil_ner.config import StudentConfig
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab
 from xtremedistil_ner.tokenizer_files import load_tokenizer
 
@@ -39,7 +40,8 @@ def save_student(out: Path, model: StudentTagger, tags: TagVocab, vocab: Student
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(out / "model.safetensors", lambda tmp: save_file(state, str(tmp)))
-    write_json(out / "config.json", {"xdner_version": CHECKPOINT_VERSION, **model.config.to_dict()})
+    shape = {"vocab_size": model.vocab_size, "num_tags": model.num_tags}
+    write_json(out / "config.json", {"xdner_version": CHECKPOINT_VERSION, **shape, **asdict(model.config)})
     atomic_write(out / "tags.json", lambda tmp: tags.save(tmp))
     atomic_write(out / "vocab.json", lambda tmp: vocab.save(tmp))
     tokenizer.save_pretrained(out / "tokenizer")
@@ -59,7 +61,9 @@ def load_student(path: Path) -> LoadedStudent:
     if version != CHECKPOINT_VERSION:
         raise XdnerError(f"{path}: checkpoint version {version} is not supported (expected {CHECKPOINT_VERSION})")
     tags = TagVocab.load(path / "tags.json")
-    model = StudentTagger(StudentModelConfig(**raw), tags)
+    known = {f.name for f in fields(StudentConfig)}
+    config = StudentConfig(**{k: v for k, v in raw.items() if k in known})  # the recipe's [student] section
+    model = StudentTagger(config, raw["vocab_size"], raw["num_tags"], tags)
     model.load_state_dict(load_file(str(path / "model.safetensors")))
     model.eval()
     vocab = StudentVocab.load(path / "vocab.json")

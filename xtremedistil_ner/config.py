@@ -143,6 +143,10 @@ class TeacherConfig:
 class StudentConfig:
     """The shared student: subword-pooled embeddings -> BiLSTM -> CRF over words.
 
+    The one schema of the student: the recipe's ``[student]`` section, the model's constructor argument
+    (:class:`~xtremedistil_ner.student.model.StudentTagger`, with the vocabulary and tag-set sizes) and what a
+    student directory's ``config.json`` holds.
+
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
         hidden_size: per direction, per BiLSTM layer.

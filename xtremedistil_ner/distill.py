@@ -23,16 +23,19 @@ from torch import nn
 from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.distributed import batch_share, map_gathered, share
+from xtremedistil_ner.distributed import map_gathered, share
 from xtremedistil_ner.evaluate import score
+from xtremedistil_ner.events import emit
 from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
 from xtremedistil_ner.malloc_tuning import trim_heap
 from xtremedistil_ner.optim import clip_gradients, make_adam
-from xtremedistil_ner.resume import ResumeStore, pause_point, set_rng
+from xtremedistil_ner.resume import ResumeStore, set_rng
+from xtremedistil_ner.runtime.features import Featurized
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.shard_rows import ShardRows
 from xtremedistil_ner.student.model import StudentTagger
-from xtremedistil_ner.student.vocab import Featurized, make_batch, word_rows
+from xtremedistil_ner.student.vocab import make_batch, word_rows
+from xtremedistil_ner.train_loop import LoopHooks, LoopPosition, StepDone, run_loop, steps_per_epoch
 
 logger = get_logger(__name__)
 TRIM_EVERY = 50  # steps between handing freed heap pages back to the OS (batch shapes vary: glibc fragments)
@@ -288,8 +291,7 @@ class Distiller:
         optimizer = make_adam(params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay)
         wrapped, optimizer = acc.prepare(model, optimizer)
         lengths = data.features.lengths().tolist()
-        per_epoch = len(bucket_batches(lengths, batch_size=self.cfg.batch_size))
-        total = max(1, math.ceil(per_epoch * stage.epochs))
+        total = max(1, math.ceil(steps_per_epoch(lengths, self.cfg.batch_size) * stage.epochs))
         checkpoints = sorted(
             {max(1, round(total * (k + 1) / self.cfg.evals_per_stage)) for k in range(self.cfg.evals_per_stage)}
         )
@@ -300,7 +302,7 @@ class Distiller:
         if self._carry is not None and self._carry[0] == metric:
             best = self._carry[1]
             result.dev_curve.append((0, best))
-        step, epoch, skip, words, running, elapsed = 0, 0, 0, 0, 0.0, 0.0
+        begin, words, running, elapsed = LoopPosition(), 0, 0.0, 0.0
         saved = store.checkpoint(index) if store is not None else None
         if saved is not None:  # resume: model, best state, optimizer, RNG and data position as saved
             model.load_state_dict(saved.model)
@@ -309,68 +311,61 @@ class Distiller:
             if saved.rng is not None:
                 set_rng(saved.rng)
             p = saved.progress
-            step, epoch, skip, words, elapsed = p["step"], p["epoch"], p["position"], p["words"], p["elapsed"]
-            best = p["best"]
+            begin = LoopPosition(p["step"], p["epoch"], p["position"])
+            words, elapsed, best = p["words"], p["elapsed"], p["best"]
             result = StageResult.from_dict(p["result"])
-            logger.info(f"{stage.name}: resumed at step {step}/{total}")
+            logger.info(f"{stage.name}: resumed at step {begin.step}/{total}")
             if on_step:
-                on_step(step)
+                on_step(begin.step)
         start = time.perf_counter() - elapsed
-        while step < total:
-            batches = bucket_batches(
-                lengths, batch_size=self.cfg.batch_size, shuffle=True, seed=self.seed + 7919 * epoch
-            )
-            for position in range(skip, len(batches)):
-                if step >= total:
-                    break
-                # every process takes its part of the same global batch: the recipe's batch_size is global
-                ids = batch_share(batches[position], acc.process_index, acc.num_processes)
-                wrapped.train()
-                with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
-                    losses = self._loss(wrapped, stage, data, ids, lookup)
-                loss = sum(losses.values())
-                acc.backward(loss)
-                if self.cfg.grad_clip:
-                    clip_gradients(acc, params, self.cfg.grad_clip)
-                optimizer.step()
-                optimizer.zero_grad()
-                step += 1
-                words += sum(lengths[i] for i in batches[position])
-                running += float(loss.detach())
-                if on_step:
-                    on_step(1)
-                if step % TRIM_EVERY == 0:
-                    trim_heap()
-                if step in checkpoints:
-                    result.train_loss.append(
-                        (step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0)))
-                    )
-                    running = 0.0
-                    eval_start = time.perf_counter()
-                    value = self._dev_metric(stage, dev, lookup)
-                    result.eval_seconds += time.perf_counter() - eval_start
-                    result.dev_curve.append((step, value))
-                    better = best is None or (value < best if stage.objective == "hidden" else value > best)
-                    if better:
-                        best, result.best_step = value, step
-                        best_state = copy.deepcopy(model.state_dict())
-                    logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
-                    if store is not None and step < total:
-                        progress = {
-                            "stage_index": index,
-                            "stage": stage.name,
-                            "step": step,
-                            "epoch": epoch,
-                            "position": position + 1,
-                            "words": words,
-                            "best": best,
-                            "elapsed": time.perf_counter() - start,
-                            "result": dataclasses.asdict(result),
-                        }
-                        store.save_checkpoint(progress, model, best_state, optimizer)
-                pause_point(f"step:{stage.name}:{step}")
-            skip = 0
-            epoch += 1
+
+        def loss(ids: list[int]) -> torch.Tensor:
+            wrapped.train()
+            with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
+                losses = self._loss(wrapped, stage, data, ids, lookup)
+            return sum(losses.values())  # type: ignore[return-value]
+
+        def after_step(done: StepDone) -> None:
+            nonlocal words, running, best, best_state
+            step = done.step
+            words += sum(lengths[i] for i in done.global_ids)
+            running += float(done.loss)
+            if on_step:
+                on_step(1)
+            if step % TRIM_EVERY == 0:
+                trim_heap()
+            if step in checkpoints:
+                result.train_loss.append(
+                    (step, running / max(1, step - (result.train_loss[-1][0] if result.train_loss else 0)))
+                )
+                running = 0.0
+                eval_start = time.perf_counter()
+                value = self._dev_metric(stage, dev, lookup)
+                result.eval_seconds += time.perf_counter() - eval_start
+                result.dev_curve.append((step, value))
+                better = best is None or (value < best if stage.objective == "hidden" else value > best)
+                if better:
+                    best, result.best_step = value, step
+                    best_state = copy.deepcopy(model.state_dict())
+                logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
+                if store is not None and step < total:
+                    progress = {
+                        "stage_index": index,
+                        "stage": stage.name,
+                        "step": step,
+                        "epoch": done.epoch,
+                        "position": done.position + 1,
+                        "words": words,
+                        "best": best,
+                        "elapsed": time.perf_counter() - start,
+                        "result": dataclasses.asdict(result),
+                    }
+                    store.save_checkpoint(progress, model, best_state, optimizer)
+            emit(f"step:{stage.name}:{step}")
+
+        clip = (lambda: clip_gradients(acc, params, self.cfg.grad_clip)) if self.cfg.grad_clip else None
+        hooks = LoopHooks(loss=loss, clip=clip, after_step=after_step)
+        run_loop(acc, optimizer, lengths, self.cfg.batch_size, total, lambda e: self.seed + 7919 * e, hooks, begin)
         result.seconds = time.perf_counter() - start
         # training throughput: dev evaluations are timed apart (eval_seconds)
         result.words_per_second = words / max(result.seconds - result.eval_seconds, 1e-9)

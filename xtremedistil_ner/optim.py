@@ -14,7 +14,7 @@ EPS = 1e-6  # torch.nn.utils.clip_grads_with_norm_: coefficient = max_norm / (to
 
 
 def make_adam(params: list, lr: float, weight_decay: float = 0.0, decoupled: bool = False) -> torch.optim.Optimizer:
-    """Adam/AdamW, fused where the parameters' device supports it (8x faster steps on CPU for big tables)."""
+    """Adam/AdamW, fused where the parameters' device supports it (far faster steps on CPU for big tables)."""
     cls = torch.optim.AdamW if decoupled else torch.optim.Adam
     try:
         return cls(params, lr=lr, weight_decay=weight_decay, fused=True)

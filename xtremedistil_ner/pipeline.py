@@ -41,13 +41,14 @@ from xtremedistil_ner.distill import (
 from xtremedistil_ner.distributed import map_gathered
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1, score_by_language
+from xtremedistil_ner.events import emit
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
 from xtremedistil_ner.progress import Progress
-from xtremedistil_ner.resume import ResumeStore, pause_point
+from xtremedistil_ner.resume import ResumeStore
 from xtremedistil_ner.runtime.features import Featurized, featurize
 from xtremedistil_ner.schedule import build_schedule
-from xtremedistil_ner.student.model import StudentModelConfig, StudentTagger
+from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab, svd_embeddings, teacher_vectors
 from xtremedistil_ner.teacher import (
     LabelStats,
@@ -306,16 +307,7 @@ def build_student(
     """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings."""
     s = state.cfg.student
     vocab = StudentVocab.build(tokenizer, features, s.max_vocab)
-    config = StudentModelConfig(
-        vocab_size=len(vocab),
-        num_tags=len(tags),
-        embedding_dim=s.embedding_dim,
-        hidden_size=s.hidden_size,
-        num_layers=s.num_layers,
-        dropout=s.dropout,
-        bio_constraints=s.bio_constraints,
-    )
-    student = StudentTagger(config, tags)
+    student = StudentTagger(s, len(vocab), len(tags), tags)
     if s.svd_init:
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
         vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
@@ -460,7 +452,7 @@ def student_side(
             store = ResumeStore(resume_dir, fingerprint, acc.process_index, acc.num_processes, acc.wait_for_everyone)
         stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store)
     with _timed(state, f"{name}_eval"):
-        pause_point("eval:student")
+        emit("eval:student")
         test = corpus.split("test")
         test_features = featurize(tokenizer, [s.tokens for s in test])
         student_pred = predict_tags_gathered(state.accelerator, student, test_features, lookup, cfg.eval.batch_size)

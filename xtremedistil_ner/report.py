@@ -21,8 +21,8 @@ from xtremedistil_ner.evaluate import LanguageScores, macro_f1
 from xtremedistil_ner.languages import load_languages
 
 # bert-base-multilingual-cased as a BertModel with its pooler (the "177.9M" everyone quotes). `xdner bench speed`
-# counts the token classifier it builds instead (no pooler, 7-tag head: 177,268,231), so it says 52.0x where
-# reports say 52.2x for the same student.
+# counts the token classifier it builds instead (no pooler, 7-tag head), so its ratios differ slightly from the
+# reports' (docs/RESULTS.md, "Measurements behind code choices").
 MBERT_BASE_PARAMS = 177_853_440
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,22 +32,6 @@ from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.errors import XdnerError
 
 STATE_VERSION = 1
-PAUSE_ENV = "XDNER_PAUSE_AT"
-PAUSE_MARK_ENV = "XDNER_PAUSE_MARK"
-
-
-def pause_point(name: str) -> None:
-    """Test hook: when ``$XDNER_PAUSE_AT`` equals ``name``, touch ``$XDNER_PAUSE_MARK`` and sleep (to be killed).
-
-    Lets a test deliver a real ``SIGKILL`` at a known point of a real run; a no-op otherwise.
-    """
-    if os.environ.get(PAUSE_ENV) != name:
-        return
-    mark = os.environ.get(PAUSE_MARK_ENV)
-    if mark:
-        Path(mark).write_text(name, encoding="utf-8")
-    while True:  # pragma: no cover - ended by the signal
-        time.sleep(60)
 
 
 def optimizer_tensors(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

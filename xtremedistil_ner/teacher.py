@@ -25,10 +25,10 @@ from xtremedistil_ner.config import TeacherConfig
 from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.distributed import batch_share
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.teacher_zoo import is_bundled, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
+from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
 
 logger = get_logger(__name__)
 
@@ -353,15 +353,14 @@ def train_teacher(
 
     windows = encode(tokenizer, train, cfg.max_length, tags)
     lengths = [len(w.input_ids) for w in windows]
-    steps_per_epoch = len(bucket_batches(lengths, batch_size=cfg.batch_size))
-    total = cfg.steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    total = cfg.steps or max(1, math.ceil(steps_per_epoch(lengths, cfg.batch_size) * cfg.epochs))
     on_step = start_task(total) if start_task else None
     freeze(model, cfg.freeze_embeddings, cfg.freeze_layers)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     decay = [p for n, p in trainable if not n.endswith("bias") and "LayerNorm" not in n]
     no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    try:  # fused AdamW: ~8x faster steps on CPU over a 100k-row embedding table
+    try:  # fused AdamW: much faster steps on CPU over a large embedding table (docs/RESULTS.md)
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
@@ -369,36 +368,40 @@ def train_teacher(
     # the scheduler is not prepared: one step per global batch, whatever the number of processes
     model, optimizer = accelerator.prepare(model, optimizer)
     bf16 = use_bf16(cfg.autocast, accelerator.device)
+    device = accelerator.device
     model.train()
-    step, losses, epoch = 0, [], 0
-    while step < total:
-        batches = bucket_batches(lengths, batch_size=cfg.batch_size, shuffle=True, seed=seed + epoch)
-        running, count = 0.0, 0
-        for global_ids in batches:
-            if step >= total:
-                break
-            # every process takes its part of the same global batch: the recipe's batch_size is global
-            batch_ids = batch_share(global_ids, accelerator.process_index, accelerator.num_processes)
-            batch = collate(tokenizer, [windows[i] for i in batch_ids])
-            with autocast(bf16, accelerator.device):
-                out = model(
-                    input_ids=batch["input_ids"].to(accelerator.device),
-                    attention_mask=batch["attention_mask"].to(accelerator.device),
-                    labels=batch["labels"].to(accelerator.device),
-                )
-            accelerator.backward(out.loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            running += float(out.loss.detach())
-            count += 1
-            step += 1
-            if on_step:
-                on_step(1)
-        losses.append(running / max(count, 1))
+    losses: list[float] = []
+    running = [0.0, 0]  # loss sum and steps of the current epoch
+
+    def loss(ids: list[int]) -> torch.Tensor:
+        batch = collate(tokenizer, [windows[i] for i in ids])
+        with autocast(bf16, device):
+            out = model(
+                input_ids=batch["input_ids"].to(device),
+                attention_mask=batch["attention_mask"].to(device),
+                labels=batch["labels"].to(device),
+            )
+        return out.loss
+
+    def after_step(done: StepDone) -> None:
+        running[0] += float(done.loss)
+        running[1] += 1
+        if on_step:
+            on_step(1)
+
+    def end_epoch(epoch: int) -> None:
+        losses.append(running[0] / max(running[1], 1))
+        running[:] = [0.0, 0]
         logger.info(f"teacher epoch {epoch + 1}: loss {losses[-1]:.4f}")
-        epoch += 1
+
+    hooks = LoopHooks(
+        loss=loss,
+        clip=lambda: accelerator.clip_grad_norm_(model.parameters(), 1.0),
+        after_optimizer=scheduler.step,
+        after_step=after_step,
+        end_epoch=end_epoch,
+    )
+    run_loop(accelerator, optimizer, lengths, cfg.batch_size, total, lambda epoch: seed + epoch, hooks)
     model.eval()
     return losses
 

@@ -63,8 +63,8 @@ WARMUP_SECONDS = 2.0
 def median_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
     """Median wall time of ``fn`` in ms over ``repeats`` runs, after at least ``warmup`` untimed runs and 2 s.
 
-    Fast models need the time floor: ONNX Runtime and oneDNN settle over their first few dozen calls (seen
-    here: an int8 student at 12 ms after 3 warm-up calls, 6.6 ms once settled).
+    Fast models need the time floor: ONNX Runtime and oneDNN settle over their first few dozen calls
+    (docs/RESULTS.md, "Measurements behind code choices").
     """
     start, done = time.perf_counter(), 0
     while done < warmup or time.perf_counter() - start < WARMUP_SECONDS:
@@ -109,53 +109,51 @@ def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = 
 
 
 def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
+    """One student runtime, as served: PyTorch through ``load_torch_tagger``, ONNX through the torch-free runtime."""
     from xtremedistil_ner.checkpoint import load_student
-    from xtremedistil_ner.runtime.features import featurize
+    from xtremedistil_ner.runtime.features import dense_inputs, featurize
+    from xtremedistil_ner.runtime.onnx import load_onnx_tagger
     from xtremedistil_ner.runtime.pieces import PieceCache
-    from xtremedistil_ner.runtime.predict import Backend
     from xtremedistil_ner.runtime.words import split_words
-    from xtremedistil_ner.serve.torch_backend import TorchBackend
+    from xtremedistil_ner.serve.torch_backend import TorchBackend, load_torch_tagger
     from xtremedistil_ner.student.vocab import make_batch
 
     student_dir = Path(spec.path)
-    loaded = load_student(student_dir)
-    backend: Backend
     if spec.kind == "student":
-        backend = TorchBackend(loaded.model, loaded.lookup)
+        tagger = load_torch_tagger(student_dir)
     else:
-        from xtremedistil_ner.runtime.features import dense_inputs
-        from xtremedistil_ner.runtime.onnx import OnnxBackend
-
-        name = "model.onnx" if spec.kind == "student-onnx" else "model.int8.onnx"
-        backend = OnnxBackend(student_dir / "onnx" / name, loaded.lookup)
-    m = Measurement(spec.name, spec.kind, loaded.model.num_parameters())
+        tagger = load_onnx_tagger(student_dir, "float32" if spec.kind == "student-onnx" else "int8")
+    backend: Any = tagger.backend
+    tokenizer = tagger.pieces.tokenizer
+    model = load_student(student_dir).model
+    m = Measurement(spec.name, spec.kind, model.num_parameters())
     for label, texts in (("batch", batch), ("single", single)):
         sentences = [[w.text for w in split_words(t)] for t in texts]
-        features = featurize(loaded.tokenizer, sentences)
+        features = featurize(tokenizer, sentences)
         ids = list(range(len(sentences)))
         model_only: Callable[[], object]
         if isinstance(backend, TorchBackend):
-            inputs = make_batch(features, loaded.lookup, ids)
-            model_only = partial(_torch_forward, loaded.model, inputs)
+            inputs = make_batch(features, backend.lookup, ids)
+            model_only = partial(_torch_forward, backend.model, inputs)
         else:
-            pieces, counts = dense_inputs(features, loaded.lookup, ids)
+            pieces, counts = dense_inputs(features, backend.lookup, ids)
             feeds = {"piece_ids": pieces, "piece_counts": counts}
-            model_only = partial(backend.session.run, None, feeds)  # type: ignore[attr-defined]
+            model_only = partial(backend.session.run, None, feeds)
 
-        cold = partial(_predict, backend, loaded, texts, None)  # a fresh word cache at every call
-        warm = partial(_predict, backend, loaded, texts, PieceCache(loaded.tokenizer))  # one cache for all calls
+        cold = partial(_predict, tagger, texts, None)  # a fresh word cache at every call
+        warm = partial(_predict, tagger, texts, PieceCache(tokenizer))  # one cache for all calls
         fns = {"end_to_end": cold, "end_to_end_warm": warm, "model": model_only}
         _record(m, label, sum(len(s) for s in sentences), fns, warmup, repeats)
     return m
 
 
-def _predict(backend: Any, loaded: Any, texts: list[str], pieces: Any) -> None:
+def _predict(tagger: Any, texts: list[str], pieces: Any) -> None:
     """Raw texts -> entities through ``pieces`` (None: a fresh, empty word cache for this call only)."""
     from xtremedistil_ner.runtime.pieces import PieceCache
     from xtremedistil_ner.runtime.predict import predict_texts
 
-    cache = PieceCache(loaded.tokenizer) if pieces is None else pieces  # an empty cache is falsy: test None
-    predict_texts(backend, cache, loaded.tags, texts, batch_size=len(texts))
+    cache = PieceCache(tagger.pieces.tokenizer) if pieces is None else pieces  # an empty cache is falsy: test None
+    predict_texts(tagger.backend, cache, tagger.tags, texts, batch_size=len(texts))
 
 
 def _torch_forward(model: Any, inputs: Any) -> None:

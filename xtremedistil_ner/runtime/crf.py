@@ -42,6 +42,12 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[
     Returns:
         One list of tag ids per sentence, as long as the sentence.
     """
+    rows = _viterbi_paths(emissions, lengths, crf).tolist()
+    return [row[:n] for row, n in zip(rows, lengths.tolist(), strict=True)]
+
+
+def _viterbi_paths(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.ndarray:
+    """:func:`viterbi` as one ``(batch, seq)`` array (0 past each sentence's length)."""
     batch, seq, _ = emissions.shape
     ragged = bool((lengths != seq).any())
     score = crf.start + emissions[:, 0]
@@ -61,7 +67,7 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[
         paths[active, t] = current[active]
         current = np.where(active, history[t - 1][rows, current], current)
     paths[:, 0] = current
-    return [paths[b, :n].tolist() for b, n in enumerate(lengths.tolist())]
+    return paths
 
 
 def marginals(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> np.ndarray:
@@ -108,7 +114,7 @@ def decode_with_scores(
     """Viterbi paths and the posterior marginal of each chosen tag, per sentence.
 
     A lone sentence takes a plain-Python path: with ~7 tags, NumPy's per-call overhead on tiny arrays costs
-    more than the arithmetic (0.78 ms vs 0.25 ms for 32 words, measured here).
+    more than the arithmetic (docs/RESULTS.md, "Measurements behind code choices").
     """
     if emissions.shape[0] == 1:
         n = int(lengths[0])
@@ -116,9 +122,12 @@ def decode_with_scores(
         path = _viterbi_one(rows, crf)
         one = _marginals_one(rows, crf)
         return [(path, [one[t][tag] for t, tag in enumerate(path)])]
-    paths = viterbi(emissions, lengths, crf)
-    probs = marginals(emissions, lengths, crf)
-    return [(p, probs[b, np.arange(len(p)), p].tolist()) for b, p in enumerate(paths)]
+    paths = _viterbi_paths(emissions, lengths, crf)
+    # shape: (batch, seq), the marginal of each chosen tag
+    chosen = np.take_along_axis(marginals(emissions, lengths, crf), paths[:, :, None], 2)[:, :, 0]
+    return [
+        (path[:n], probs[:n]) for path, probs, n in zip(paths.tolist(), chosen.tolist(), lengths.tolist(), strict=True)
+    ]
 
 
 def _viterbi_one(emissions: list[list[float]], crf: CrfScores) -> list[int]:

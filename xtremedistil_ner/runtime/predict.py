@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol
 
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
@@ -45,10 +45,9 @@ class Prediction:
     def to_json(self) -> str:
         """One JSONL line: ``{"text", "entities": [{"text", "type", "start", "end", "score"}]}``."""
         entities = [
-            {k: v for k, v in asdict(e).items() if k not in ("first_word", "last_word")} for e in self.entities
+            {"text": e.text, "type": e.type, "start": e.start, "end": e.end, "score": round(e.score, 4)}
+            for e in self.entities
         ]
-        for e in entities:
-            e["score"] = round(e["score"], 4)
         return json.dumps({"text": self.text, "entities": entities}, ensure_ascii=False)
 
     def to_conll(self) -> str:

@@ -8,7 +8,7 @@ character is a word of its own. Combining marks (``\p{M}``) keep Indic and Arabi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 
@@ -20,9 +20,8 @@ _WORD = regex.compile(
 )
 
 
-@dataclass(frozen=True)
-class Word:
-    """A word of the input text and its ``[start, end)`` character offsets."""
+class Word(NamedTuple):
+    """A word of the input text and its ``[start, end)`` character offsets (a tuple: cheap to make)."""
 
     text: str
     start: int
@@ -31,4 +30,4 @@ class Word:
 
 def split_words(text: str) -> list[Word]:
     """The words of ``text`` in order (empty for blank text)."""
-    return [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [Word(m.group(), *m.span()) for m in _WORD.finditer(text)]

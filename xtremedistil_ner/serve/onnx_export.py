@@ -8,6 +8,7 @@ per-channel weights of the LSTMs and the emission layer; the embedding table sta
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,14 +72,18 @@ def export_onnx(model: StudentTagger, out: Path, int8: bool = True) -> Exported:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantized = out / "model.int8.onnx"
-        atomic_write(
-            quantized,
-            lambda tmp: quantize_dynamic(
-                str(out / "model.onnx"),
-                str(tmp),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                op_types_to_quantize=INT8_OPS,
-            ),
-        )
+        logging.disable(logging.WARNING)  # its root-logger advice to pre-process would land among our lines
+        try:
+            atomic_write(
+                quantized,
+                lambda tmp: quantize_dynamic(
+                    str(out / "model.onnx"),
+                    str(tmp),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=INT8_OPS,
+                ),
+            )
+        finally:
+            logging.disable(logging.NOTSET)
     return Exported(out / "model.onnx", quantized, out / "crf.json")

@@ -6,31 +6,15 @@ Each word's embedding is the mean of its pieces' embeddings (``nn.EmbeddingBag``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from xtremedistil_ner.config import StudentConfig
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.student.crf import CRF
-
-
-@dataclass(frozen=True)
-class StudentModelConfig:
-    """Constructor arguments of :class:`StudentTagger`; saved as ``config.json`` beside the weights."""
-
-    vocab_size: int
-    num_tags: int
-    embedding_dim: int = 50
-    hidden_size: int = 200
-    num_layers: int = 1
-    dropout: float = 0.2
-    bio_constraints: bool = True
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-safe dict."""
-        return asdict(self)
 
 
 @dataclass
@@ -85,10 +69,12 @@ class StudentTagger(nn.Module):
     ``lstm.{n-1}``, ``head``.
     """
 
-    def __init__(self, config: StudentModelConfig, tags: TagVocab | None = None) -> None:
+    def __init__(self, config: StudentConfig, vocab_size: int, num_tags: int, tags: TagVocab | None = None) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.EmbeddingBag(config.vocab_size, config.embedding_dim, mode="mean")
+        self.vocab_size = vocab_size
+        self.num_tags = num_tags
+        self.embedding = nn.EmbeddingBag(vocab_size, config.embedding_dim, mode="mean")
         layers = []
         width = config.embedding_dim
         for _ in range(config.num_layers):
@@ -96,7 +82,7 @@ class StudentTagger(nn.Module):
             width = 2 * config.hidden_size
         self.lstm = nn.ModuleList(layers)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = Head(width, tags, config.num_tags, config.bio_constraints)
+        self.head = Head(width, tags, num_tags, config.bio_constraints)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
