@@ -52,6 +52,7 @@ def test_cli_report_regenerates_and_refuses_a_non_run(smoke_run, tmp_path):
 
 def test_latency_table_gives_times_and_ratios_vs_mbert(smoke_run):
     from xtremedistil_ner.html_report import to_html
+    from xtremedistil_ner.report import read_report
 
     def model(name, e2e, warm=None):
         lat = {"batch/end_to_end": e2e, "single/end_to_end": e2e / 10}
@@ -61,7 +62,7 @@ def test_latency_table_gives_times_and_ratios_vs_mbert(smoke_run):
 
     speed = {"workload": {"batch": "32 texts x 32 words"}, "models": [model("student", 20.0, 10.0)]}
     speed["models"].append(model("mBERT-base (random weights)", 2000.0))
-    page = to_html(json.loads((smoke_run / "report.json").read_text()), None, None, speed)
+    page = to_html(read_report(smoke_run), None, None, speed)
     text = re.sub(r"<[^>]+>", " ", page.split("<h2>Latency")[1].split("<h2>")[0])
     assert "20.0 (100x)" in text and "10.0 (200x)" in text and "1.0 (200x)" in text  # batch, warm, single warm
     assert "2,000.0 (1x)" in text and " - " in text  # mBERT-base has no warm column
@@ -107,3 +108,22 @@ def test_student_directory_carries_a_model_card_and_loads_in_a_fresh_process(smo
     out = subprocess.run([sys.executable, "-c", code, str(smoke_run / "student")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "1 Angela Merkel besuchte Paris ."
+
+
+def test_report_json_reads_back_into_the_same_types(smoke_run, tmp_path):
+    """report.json is written once from the typed report and read back to the same JSON and the same files."""
+    from xtremedistil_ner.report import read_report, to_markdown, to_tsv
+    from xtremedistil_ner.results import Report
+
+    raw = json.loads((smoke_run / "report.json").read_text(encoding="utf-8"))
+    report = read_report(smoke_run)
+    assert isinstance(report, Report) and json.loads(json.dumps(report.to_json())) == raw
+    assert to_markdown(report) == (smoke_run / "report.md").read_text(encoding="utf-8")
+    assert to_tsv(report) == (smoke_run / "report.tsv").read_text(encoding="utf-8")
+    assert report.scored().keys() == {"de", "hi"} and report.languages["sv"].status == "no data"
+    assert report.stages[0].dev_curve and all(isinstance(step, int) for step, _ in report.stages[0].dev_curve)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "report.json").write_text(json.dumps({"name": "x"}), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(broken)])
+    assert result.exit_code == 2 and "not a report of xdner distill" in result.output

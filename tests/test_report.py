@@ -1,8 +1,9 @@
 from xtremedistil_ner.report import choice_reason
+from xtremedistil_ner.results import StageResult
 
 
 def _stage(metric, curve, best_step):
-    return {"metric": metric, "dev_curve": curve, "best_step": best_step}
+    return StageResult("s", "gold", ("all",), 20, 1.0, 1.0, dev_curve=curve, best_step=best_step, metric=metric)
 
 
 def test_reason_names_the_metric_direction_and_every_dev_point():

@@ -15,12 +15,15 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
 from xtremedistil_ner.atomic_files import atomic_write, sha256_file, write_json, write_text
+from xtremedistil_ner.config import TeacherConfig
+from xtremedistil_ner.data.corpus import Corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.events import emit
@@ -38,6 +41,30 @@ def data_fingerprint(sentences: Sequence[Sentence]) -> str:
         digest.update(s.lang.encode())
         digest.update(b"\x1f".join(t.encode() for t in s.tokens))
         digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher: TeacherConfig) -> str:
+    """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
+    t = teacher
+    settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
+    return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
+
+
+def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode: str, teacher: TeacherConfig) -> str:
+    """What the teacher's saved test scores depend on: teacher, test sentences, seqeval mode, labeling settings."""
+    t = teacher
+    text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{t.max_length};{t.autocast}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_fingerprint(recipe: dict[str, Any], teacher_fingerprint: str, corpus: Corpus) -> str:
+    """Identity of a student's training: the recipe (but what changes no number), the teacher and every split."""
+    settings = {k: v for k, v in recipe.items() if k not in ("name", "eval", "flat_memory")}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest.update(teacher_fingerprint.encode())
+    for split in ("train", "dev", "transfer"):
+        digest.update(data_fingerprint(corpus.split(split)).encode())
     return digest.hexdigest()
 
 

@@ -12,7 +12,7 @@ import copy
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,13 +22,15 @@ from torch import nn
 
 from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
+from xtremedistil_ner.data.records import TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distributed import map_gathered, share
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.events import emit
-from xtremedistil_ner.losses import SOFT_LOSSES, hidden_mse
+from xtremedistil_ner.losses import SOFT_LOSSES, SoftInputs, hidden_mse
 from xtremedistil_ner.malloc_tuning import trim_heap
 from xtremedistil_ner.optim import clip_gradients, make_adam
+from xtremedistil_ner.results import StageResult
 from xtremedistil_ner.resume import ResumeStore, set_rng
 from xtremedistil_ner.runtime.features import Featurized
 from xtremedistil_ner.schedule import Stage, set_trainable
@@ -60,6 +62,15 @@ class WordTargets:
     logits: Rows | None = None
     hidden: Rows | None = None
 
+    @classmethod
+    def stack(cls, targets: Sequence[TeacherTargets]) -> WordTargets:
+        """Concatenate per-sentence teacher targets into word rows (logits and hidden as float16)."""
+        return cls(
+            tags=np.concatenate([t.tags for t in targets]),
+            logits=np.concatenate([t.logits for t in targets]).astype(np.float16),
+            hidden=np.concatenate([t.hidden for t in targets]).astype(np.float16),
+        )
+
 
 @dataclass
 class TrainSet:
@@ -77,37 +88,6 @@ class DevSet:
     gold: list[list[str]]
     langs: list[str]
     teacher: WordTargets | None = None
-
-
-@dataclass
-class StageResult:
-    """What one stage did: the dev curve, the chosen point and why.
-
-    ``seconds`` is the stage's wall time, ``eval_seconds`` the part spent on dev evaluations, and
-    ``words_per_second`` the training throughput (words over ``seconds - eval_seconds``).
-    """
-
-    name: str
-    objective: str
-    trainable: tuple[str, ...]
-    steps: int
-    words_per_second: float
-    seconds: float
-    dev_curve: list[tuple[int, float]] = field(default_factory=list)
-    best_step: int = 0
-    best_metric: float = 0.0
-    metric: str = ""
-    train_loss: list[tuple[int, float]] = field(default_factory=list)
-    eval_seconds: float = 0.0
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> StageResult:
-        """Inverse of ``dataclasses.asdict`` (JSON turns tuples into lists)."""
-        raw = dict(raw)
-        raw["trainable"] = tuple(raw["trainable"])
-        for key in ("dev_curve", "train_loss"):
-            raw[key] = [tuple(x) for x in raw[key]]
-        return cls(**raw)
 
 
 class DistillModel(nn.Module):
@@ -244,9 +224,8 @@ class Distiller:
         elif stage.objective == "soft":
             assert data.targets.logits is not None
             target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
-            soft = SOFT_LOSSES[self.cfg.soft_loss]
-            crf = inner.student.head.crf
-            losses["soft"] = soft(out.emissions, target, batch.mask, temperature=self.cfg.temperature, crf=crf)
+            inputs = SoftInputs(out.emissions, target, batch.mask, self.cfg.temperature, inner.student.head.crf)
+            losses["soft"] = SOFT_LOSSES[self.cfg.soft_loss](inputs)
         else:
             gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
             losses[stage.objective] = -inner.student.head.crf.log_likelihood(

@@ -12,6 +12,9 @@ import json
 from html import escape
 from typing import Any
 
+from xtremedistil_ner.evaluate import LanguageScores
+from xtremedistil_ner.results import Macro, Report, TeacherInfo
+
 COLORS = {
     "teacher": "#4c72b0",
     "student": "#dd8452",
@@ -38,24 +41,36 @@ def _signed(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:+.1f}"
 
 
-def _gold_card(macro: dict[str, Any]) -> list[str]:
-    if "gold_only_f1" not in macro:
+def _gold_card(macro: Macro) -> list[str]:
+    if macro.gold_only_f1 is None:
         return []
     return [
-        f'<div class="card">gold-only student<div class="big">{_pct(macro["gold_only_f1"])}</div>'
-        f"distillation adds {_signed(macro['gain_over_gold'])} F1</div>"
+        f'<div class="card">gold-only student<div class="big">{_pct(macro.gold_only_f1)}</div>'
+        f"distillation adds {_signed(macro.gain_over_gold)} F1</div>"
     ]
 
 
-def _teacher_note(info: dict[str, Any]) -> list[str]:
-    if not info:
+def _teacher_note(info: TeacherInfo | None) -> list[str]:
+    if info is None:
         return []
-    tuned = "fine-tuned jointly on the gold data" if info.get("fine_tuned") else "used as is"
-    return [
-        f"<p>Teacher: <b>{escape(str(info['model']))}</b> ({escape(str(info['origin']))}); "
-        f"{escape(str(info['model_type']))}, {info['layers']} layers x {info['hidden_size']}, {tuned}, "
-        f"{escape(str(info['autocast']))}.</p>"
-    ]
+    return [f"<p>Teacher: <b>{escape(info.model)}</b> ({escape(info.origin)}); {escape(info.details())}.</p>"]
+
+
+def _type_f1(scores: LanguageScores | None, entity_type: str) -> float | None:
+    found = scores.per_type.get(entity_type) if scores else None
+    return found.f1 if found else None
+
+
+def _per_type(scores: LanguageScores | None) -> list[str]:
+    return list(scores.per_type) if scores else []
+
+
+def _support(scores: LanguageScores | None) -> int:
+    return scores.overall.support if scores else 0
+
+
+def _f1(scores: LanguageScores | None) -> float | None:
+    return scores.overall.f1 if scores else None
 
 
 def bar_chart(labels: list[str], series: list[tuple[str, list[float | None]]], height: int = 260) -> str:
@@ -131,7 +146,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def to_html(
-    report: dict[str, Any],
+    report: Report,
     paper: dict[str, dict[str, float]] | None = None,
     recipe: dict[str, Any] | None = None,
     speed: dict[str, Any] | None = None,
@@ -139,40 +154,40 @@ def to_html(
     """The whole page as a string.
 
     Args:
-        report: what ``report.json`` holds.
+        report: the run's report (what ``report.json`` holds).
         paper: per language ``{"mbert_teacher": f1, "student": f1}`` (fractions), e.g. from PAPER_RESULTS.tsv.
         recipe: the run's ``config.json`` (shown as is).
         speed: ``speed.json`` of ``xdner bench speed`` (its ratio rows are shown).
     """
     paper = paper or {}
-    m, p = report["macro"], report["params"]
-    ok = {k: v for k, v in report["languages"].items() if v["status"] == "ok"}
+    m, p = report.macro, report.params
+    ok = report.scored()
     langs = sorted(ok)
     html = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>xdner report: {escape(report['name'])}</title><style>{CSS}</style></head><body>",
-        f"<h1>xdner report: {escape(report['name'])}</h1>",
-        f"<p>Word-level entity F1 on <b>test</b> (seqeval {escape(report['eval']['mode'])}, IOB2); checkpoints "
-        f"chosen on dev. Seed {report['seed']}, {report.get('processes', 1)} process(es).</p>",
+        f"<title>xdner report: {escape(report.name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>xdner report: {escape(report.name)}</h1>",
+        f"<p>Word-level entity F1 on <b>test</b> (seqeval {escape(report.eval.mode)}, IOB2); checkpoints "
+        f"chosen on dev. Seed {report.seed}, {report.processes} process(es).</p>",
         '<div class="cards">',
-        f'<div class="card">teacher macro F1<div class="big">{_pct(m["teacher_f1"])}</div></div>',
-        f'<div class="card">student macro F1<div class="big">{_pct(m["student_f1"])}</div></div>',
-        f'<div class="card">retention<div class="big">{_pct(m["retention"])}%</div></div>',
+        f'<div class="card">teacher macro F1<div class="big">{_pct(m.teacher_f1)}</div></div>',
+        f'<div class="card">student macro F1<div class="big">{_pct(m.student_f1)}</div></div>',
+        f'<div class="card">retention<div class="big">{_pct(m.retention)}%</div></div>',
         *_gold_card(m),
-        f'<div class="card">student params<div class="big">{p["student"]:,}</div>'
-        f"{p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base, "
-        f"{p['student_compression_vs_teacher']:.1f}x fewer than its teacher</div>",
+        f'<div class="card">student params<div class="big">{p.student:,}</div>'
+        f"{p.student_compression_vs_mbert_base:.1f}x fewer than mBERT-base, "
+        f"{p.student_compression_vs_teacher:.1f}x fewer than its teacher</div>",
         "</div>",
-        *_teacher_note(report.get("teacher", {})),
+        *_teacher_note(report.teacher),
         "<h2>F1 per language</h2>",
     ]
     series: list[tuple[str, list[float | None]]] = [
-        ("teacher", [ok[c]["teacher"]["f1"] for c in langs]),
-        ("student", [ok[c]["student"]["f1"] for c in langs]),
+        ("teacher", [_f1(ok[c].teacher) for c in langs]),
+        ("student", [_f1(ok[c].student) for c in langs]),
     ]
-    gold = "gold_only_f1" in m
+    gold = report.has_gold_only
     if gold:
-        series.append(("gold-only student", [ok[c].get("gold_only", {}).get("f1") for c in langs]))
+        series.append(("gold-only student", [_f1(ok[c].gold_only) for c in langs]))
     if any(c in paper for c in langs):
         series.append(("paper teacher", [paper.get(c, {}).get("mbert_teacher") for c in langs]))
         series.append(("paper student", [paper.get(c, {}).get("student") for c in langs]))
@@ -181,7 +196,7 @@ def to_html(
             "is on wordpiece sequences cut at 32 pieces, ours word-level on whole sentences.</p>"
         )
     html.append(bar_chart(langs, series))
-    worst_first = sorted(langs, key=lambda c: ok[c]["retention"] if ok[c]["retention"] is not None else 0.0)
+    worst_first = sorted(langs, key=lambda c: ok[c].retention or 0.0)
     html.append("<h2>Retention per language, worst first</h2>")
     html.append(
         _table(
@@ -189,18 +204,18 @@ def to_html(
             + (["gold-only F1", "gain over gold"] if gold else []),
             [
                 [
-                    c + (" (zero-shot)" if ok[c].get("zero_shot") else ""),
-                    _pct(ok[c]["teacher"]["f1"]),
-                    _pct(ok[c]["student"]["f1"]),
-                    _pct(ok[c]["retention"]),
-                    str(ok[c]["student"]["support"]),
+                    c + (" (zero-shot)" if ok[c].zero_shot else ""),
+                    _pct(_f1(ok[c].teacher)),
+                    _pct(_f1(ok[c].student)),
+                    _pct(ok[c].retention),
+                    str(_support(ok[c].student)),
                 ]
-                + ([_pct(ok[c]["gold_only"]["f1"]), _signed(ok[c]["gain_over_gold"])] if gold else [])
+                + ([_pct(_f1(ok[c].gold_only)), _signed(ok[c].gain_over_gold)] if gold else [])
                 for c in worst_first
             ],
         )
     )
-    types = sorted({t for c in langs for t in ok[c]["student"].get("per_type", {})})
+    types = sorted({t for c in langs for t in _per_type(ok[c].student)})
     html.append("<h2>F1 per entity type (teacher / student)</h2>")
     html.append(
         _table(
@@ -208,24 +223,20 @@ def to_html(
             [
                 [
                     c,
-                    *(
-                        f"{_pct(ok[c]['teacher']['per_type'].get(t, {}).get('f1'))} / "
-                        f"{_pct(ok[c]['student']['per_type'].get(t, {}).get('f1'))}"
-                        for t in types
-                    ),
+                    *(f"{_pct(_type_f1(ok[c].teacher, t))} / {_pct(_type_f1(ok[c].student, t))}" for t in types),
                 ]
                 for c in langs
             ],
         )
     )
     html.append("<h2>Learning curves (dev metric, training loss) per stage</h2><div class=curves>")
-    for stage in report.get("stages", []):
-        dev = [(float(s), float(v)) for s, v in stage.get("dev_curve", [])]
-        loss = [(float(s), float(v)) for s, v in stage.get("train_loss", [])]
+    for stage in report.stages:
+        dev = [(float(s), float(v)) for s, v in stage.dev_curve]
+        loss = [(float(s), float(v)) for s, v in stage.train_loss]
         html.append(
             line_chart(
-                f"{stage['name']} (best at {stage['best_step']})",
-                [(stage["metric"], "#2a7", dev), ("train loss", "#c44", loss)],
+                f"{stage.name} (best at {stage.best_step})",
+                [(stage.metric, "#2a7", dev), ("train loss", "#c44", loss)],
             )
         )
     html.append("</div>")
@@ -253,7 +264,7 @@ def to_html(
             "student's word cache kept across calls, as a server keeps it.</p>"
         )
     html.append("<h2>Time per step (s)</h2>")
-    html.append(_table(["step", "seconds"], [[k, f"{v:,.1f}"] for k, v in report["timings_seconds"].items()]))
+    html.append(_table(["step", "seconds"], [[k, f"{v:,.1f}"] for k, v in report.timings_seconds.items()]))
     if recipe:
         html.append(f"<h2>Recipe</h2><pre>{escape(json.dumps(recipe, indent=1))}</pre>")
     html.append("</body></html>")

@@ -11,25 +11,31 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.atomic_files import write_text
+from xtremedistil_ner.evaluate import LanguageScores
 from xtremedistil_ner.report import entity_types_line
+from xtremedistil_ner.results import Report
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
-def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
+def _f1(scores: LanguageScores | None) -> float | None:
+    return scores.overall.f1 if scores else None
+
+
+def model_card(report: Report, recipe: dict[str, Any]) -> str:
     """Markdown with YAML front matter (``language``, ``tags``, ``metrics``) for ``STUDENT/README.md``."""
-    ok = {k: v for k, v in report["languages"].items() if v["status"] == "ok"}
-    m, p = report["macro"], report["params"]
+    ok = report.scored()
+    m, p = report.macro, report.params
     teacher = recipe.get("teacher", {})
-    info = report.get("teacher") or {}
-    if info:
-        source = f"`{info['model']}` ({info['origin']})"
+    info = report.teacher
+    if info is not None:
+        source = f"`{info.model}` ({info.origin})"
     else:
         source = teacher.get("model") or f"built from {teacher.get('config', '?')} (random init, fine-tuned here)"
     data = recipe.get("data", {})
-    types = entity_types_line(report) if report.get("entity_types") else "PER, ORG, LOC"
+    types = entity_types_line(report) if report.entity_types else "PER, ORG, LOC"
     lines = [
         "---",
         "language:",
@@ -40,12 +46,12 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
         "metrics: [seqeval]",
         "---",
         "",
-        f"# xtremedistil_ner student: {report['name']}",
+        f"# xtremedistil_ner student: {report.name}",
         "",
         f"A BiLSTM-CRF named-entity tagger for {len(ok)} languages ({types}; IOB2), distilled from a "
-        f"multilingual transformer teacher with xtremedistil_ner. **{p['student']:,} "
-        f"parameters**: {p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base, "
-        f"{p['student_compression_vs_teacher']:.1f}x fewer than its teacher.",
+        f"multilingual transformer teacher with xtremedistil_ner. **{p.student:,} "
+        f"parameters**: {p.student_compression_vs_mbert_base:.1f}x fewer than mBERT-base, "
+        f"{p.student_compression_vs_teacher:.1f}x fewer than its teacher.",
         "",
         "## Use",
         "",
@@ -66,16 +72,16 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
         f"- Data: `{data.get('data_dir', '?')}` (WikiANN format), caps per language: train "
         f"{data.get('max_train_per_lang', 0) or 'all'}, transfer {data.get('max_transfer_per_lang', 0) or 'all'}, "
         f"dev {data.get('max_dev_per_lang', 0) or 'all'}, test {data.get('max_test_per_lang', 0) or 'all'}.",
-        f"- Stages: {', '.join(s['name'] for s in report.get('stages', []))}; each keeps its best dev checkpoint.",
-        f"- Seed {report['seed']}; the full recipe is `recipe.json` beside this card.",
+        f"- Stages: {', '.join(s.name for s in report.stages)}; each keeps its best dev checkpoint.",
+        f"- Seed {report.seed}; the full recipe is `recipe.json` beside this card.",
         "",
-        f"## Results (test, word-level seqeval {report['eval']['mode']}, F1 %)",
+        f"## Results (test, word-level seqeval {report.eval.mode}, F1 %)",
         "",
-        f"Macro over {m['languages_scored']} languages: teacher {_pct(m['teacher_f1'])}, student "
-        f"{_pct(m['student_f1'])}, retention {_pct(m['retention'])}%."
+        f"Macro over {m.languages_scored} languages: teacher {_pct(m.teacher_f1)}, student "
+        f"{_pct(m.student_f1)}, retention {_pct(m.retention)}%."
         + (
-            f" A student of the same size trained on the same gold labels alone: {_pct(m['gold_only_f1'])}."
-            if "gold_only_f1" in m
+            f" A student of the same size trained on the same gold labels alone: {_pct(m.gold_only_f1)}."
+            if m.gold_only_f1 is not None
             else ""
         ),
         "",
@@ -84,11 +90,11 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
     ]
     for code in sorted(ok):
         v = ok[code]
-        gold = _pct(v["gold_only"]["f1"]) if "gold_only" in v else "-"
-        name = code + (" (zero-shot)" if v.get("zero_shot") else "")
+        name = code + (" (zero-shot)" if v.zero_shot else "")
+        support = v.student.overall.support if v.student else 0
         lines.append(
-            f"| {name} | {_pct(v['teacher']['f1'])} | {_pct(v['student']['f1'])} | {_pct(v['retention'])} | "
-            f"{gold} | {v['student']['support']} |"
+            f"| {name} | {_pct(_f1(v.teacher))} | {_pct(_f1(v.student))} | {_pct(v.retention)} | "
+            f"{_pct(_f1(v.gold_only))} | {support} |"
         )
     lines += [
         "",
@@ -100,7 +106,7 @@ def model_card(report: dict[str, Any], recipe: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_model_card(student_dir: Path, report: dict[str, Any], recipe: dict[str, Any]) -> None:
+def write_model_card(student_dir: Path, report: Report, recipe: dict[str, Any]) -> None:
     """Write ``README.md`` and ``recipe.json`` into a saved student directory."""
     import json
 

@@ -7,7 +7,6 @@ A trained teacher in ``OUT/teacher`` and a cache in ``OUT/cache`` are reused whe
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import sys
@@ -23,7 +22,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from xtremedistil_ner.atomic_files import write_json
-from xtremedistil_ner.cache import TransferCache, data_fingerprint
+from xtremedistil_ner.cache import TransferCache, run_fingerprint, teacher_scores_key, transfer_key
 from xtremedistil_ner.checkpoint import save_student
 from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
@@ -32,7 +31,6 @@ from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distill import (
     DevSet,
     Distiller,
-    StageResult,
     TrainSet,
     WordTargets,
     predict_tags,
@@ -45,6 +43,7 @@ from xtremedistil_ner.events import emit
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
 from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.results import Report, StageResult
 from xtremedistil_ner.resume import ResumeStore
 from xtremedistil_ner.runtime.features import Featurized, featurize
 from xtremedistil_ner.schedule import build_schedule
@@ -52,59 +51,15 @@ from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab, svd_embeddings, teacher_vectors
 from xtremedistil_ner.teacher import (
     LabelStats,
+    Teacher,
     build_teacher,
     fingerprint_dir,
     load_trained_teacher,
     predict_targets,
     save_teacher,
+    teacher_info,
     train_teacher,
 )
-
-
-@dataclass
-class Teacher:
-    """A ready teacher: model, tokenizer, tags, its directory and fingerprint."""
-
-    model: torch.nn.Module
-    tokenizer: Any
-    tags: TagVocab
-    path: Path
-    fingerprint: str
-    trained_now: bool
-
-    @property
-    def hidden_size(self) -> int:
-        """Width of the teacher's hidden states."""
-        config: Any = self.model.config
-        return int(config.hidden_size)
-
-    def num_parameters(self) -> int:
-        """Every parameter of the token classifier."""
-        return sum(p.numel() for p in self.model.parameters())
-
-
-def teacher_info(cfg: RunConfig, teacher: Teacher) -> dict[str, Any]:
-    """Which teacher a run used and where it came from (for the report, the HTML page and the model card)."""
-    from xtremedistil_ner.autocast import use_bf16
-    from xtremedistil_ner.teacher_zoo import is_bundled, provenance
-
-    t, config = cfg.teacher, teacher.model.config
-    if is_bundled(t.model):
-        origin = f"pretrained: {provenance(t.model)}"
-    elif t.model:
-        origin = f"pretrained: {t.model}"
-    else:
-        origin = f"random init, trained from scratch here (architecture and tokenizer of {t.config})"
-    return {
-        "model": t.model or t.config,
-        "origin": origin,
-        "pretrained": bool(t.model),
-        "model_type": str(getattr(config, "model_type", "?")),
-        "layers": int(getattr(config, "num_hidden_layers", 0)),
-        "hidden_size": teacher.hidden_size,
-        "fine_tuned": t.finetune,
-        "autocast": "bf16" if use_bf16(t.autocast, next(teacher.model.parameters()).device) else "float32",
-    }
 
 
 @dataclass
@@ -146,12 +101,6 @@ def _timed(state: RunState, name: str):
             state.timings[name] = round(time.perf_counter() - self.start, 2)
 
     return _Timer()
-
-
-def all_tags(corpus: Corpus) -> TagVocab:
-    """The tag set seen in any labeled split."""
-    seen = {t for name in ("train", "dev", "test") for s in corpus.split(name) for t in (s.tags or ())}
-    return TagVocab.from_tags(seen)
 
 
 # ----------------------------------------------------------------------------------------------- teacher
@@ -217,10 +166,7 @@ def teacher_test_scores(
     The file is keyed by the teacher's fingerprint, the test sentences, the seqeval mode and the labeling
     settings; anything else, or a file that cannot be read back, recomputes the scores.
     """
-    t = state.cfg.teacher
-    key = hashlib.sha256(
-        f"{teacher.fingerprint};{data_fingerprint(test)};{state.cfg.eval.mode};{t.max_length};{t.autocast}".encode()
-    ).hexdigest()
+    key = teacher_scores_key(teacher.fingerprint, test, state.cfg.eval.mode, state.cfg.teacher)
     path = state.out / "teacher_test_scores.json"
     if path.is_file():
         try:
@@ -246,11 +192,8 @@ def transfer_targets(
 ) -> WordTargets:
     """Label the transfer set with the teacher through the sharded cache (reused or resumed)."""
     t = state.cfg.teacher
-    settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
-    key = data_fingerprint(transfer) + teacher.fingerprint + settings
-    cache = TransferCache(
-        cache_dir or state.out / "cache", hashlib.sha256(key.encode()).hexdigest(), shard_size=t.cache_shard_size
-    )
+    key = transfer_key(teacher.fingerprint, transfer, t)
+    cache = TransferCache(cache_dir or state.out / "cache", key, shard_size=t.cache_shard_size)
     advance = state.progress.task("teacher: label transfer set", len(transfer))
 
     stats = LabelStats()
@@ -278,15 +221,6 @@ def transfer_targets(
         state.progress.note("transfer cache: every shard reused")
     rows = cache.rows()  # read batch by batch from the shards: resident memory does not grow with the cache
     return WordTargets(tags=rows["tags"], logits=rows["logits"], hidden=rows["hidden"])
-
-
-def stack_targets(targets: Sequence[TeacherTargets]) -> WordTargets:
-    """Concatenate per-sentence teacher targets into word rows."""
-    return WordTargets(
-        tags=np.concatenate([t.tags for t in targets]),
-        logits=np.concatenate([t.logits for t in targets]).astype(np.float16),
-        hidden=np.concatenate([t.hidden for t in targets]).astype(np.float16),
-    )
 
 
 # ----------------------------------------------------------------------------------------------- student
@@ -353,16 +287,6 @@ def distill_student(
     return results
 
 
-def run_fingerprint(cfg: RunConfig, teacher: Teacher, corpus: Corpus) -> str:
-    """Identity of a student's training: the recipe (but what changes no number), the teacher and every split."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "eval", "flat_memory")}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    digest.update(teacher.fingerprint.encode())
-    for split in ("train", "dev", "transfer"):
-        digest.update(data_fingerprint(corpus.split(split)).encode())
-    return digest.hexdigest()
-
-
 # ----------------------------------------------------------------------------------------------- the run
 
 
@@ -397,7 +321,7 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
     langs = resolve_langs(cfg.data.langs)
     with _timed(state, "data"):
         corpus = corpus or load_corpus(cfg.data, langs)
-        tags = all_tags(corpus)
+        tags = corpus.tags()
     with _timed(state, "teacher_train"):
         teacher = ensure_teacher(state, corpus, tags)
     tags = teacher.tags
@@ -406,7 +330,7 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
         teacher_scores = teacher_test_scores(state, teacher, test, tags)
         macro = 100 * macro_f1(teacher_scores)
         state.progress.note(f"teacher: test macro F1 {macro:.2f} over {len(teacher_scores)} languages")
-        teacher_dev = stack_targets(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
+        teacher_dev = WordTargets.stack(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
     with _timed(state, "teacher_label"):
         targets = transfer_targets(state, teacher, corpus.split("transfer"), cache_dir)
     return TeacherSide(langs, corpus, tags, teacher, teacher_scores, teacher_dev, targets)
@@ -448,7 +372,7 @@ def student_side(
         store = None
         if resume_dir is not None:
             acc = state.accelerator
-            fingerprint = run_fingerprint(cfg, teacher, corpus)
+            fingerprint = run_fingerprint(cfg.to_dict(), teacher.fingerprint, corpus)
             store = ResumeStore(resume_dir, fingerprint, acc.process_index, acc.num_processes, acc.wait_for_everyone)
         stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store)
     with _timed(state, f"{name}_eval"):
@@ -494,7 +418,7 @@ def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Ru
     return state
 
 
-def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Report:
     """Run the whole pipeline into ``out`` and return the report (also written as report.json/.tsv/.md).
 
     Raises:
@@ -515,7 +439,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         side.teacher_scores,
         run.scores,
         params={"teacher": side.teacher.num_parameters(), "student": run.student.num_parameters()},
-        stages=[dataclasses.asdict(s) for s in run.stages],
+        stages=run.stages,
         timings=state.timings,
         throughput=state.throughput,
         processes=state.accelerator.num_processes,
@@ -533,7 +457,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
 def _prepare(cfg: RunConfig, out: Path, progress: Progress | None, need_transfer: bool) -> tuple:
     state = start_run(cfg, out, progress)
     corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=need_transfer)
-    return state, corpus, all_tags(corpus)
+    return state, corpus, corpus.tags()
 
 
 def _teacher_summary(teacher: Teacher, corpus: Corpus, tags: TagVocab, seconds: float) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Reports: the report dict, ``report.json``/``report.tsv``/``report.md`` and a rich table (presentation only).
+"""Reports: the typed report built from a run's scores, ``report.json``/``.tsv``/``.md`` and a rich table.
 
 All scores are fractions in [0, 1]; retention = student F1 / teacher F1.
 """
@@ -6,6 +6,7 @@ All scores are fractions in [0, 1]; retention = student F1 / teacher F1.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,18 @@ from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1
 from xtremedistil_ner.languages import load_languages
+from xtremedistil_ner.results import (
+    Caps,
+    EvalInfo,
+    LanguageResult,
+    Macro,
+    Params,
+    Report,
+    SentenceCounts,
+    StageResult,
+    TeacherInfo,
+    ZeroShotMacro,
+)
 
 # bert-base-multilingual-cased as a BertModel with its pooler (the "177.9M" everyone quotes). `xdner bench speed`
 # counts the token classifier it builds instead (no pooler, 7-tag head), so its ratios differ slightly from the
@@ -37,95 +50,83 @@ def build_report(
     teacher: dict[str, LanguageScores],
     student: dict[str, LanguageScores],
     params: dict[str, int],
-    stages: list[dict[str, Any]],
+    stages: list[StageResult],
     timings: dict[str, float],
     throughput: dict[str, Any] | None = None,
     processes: int = 1,
     gold_only: dict[str, LanguageScores] | None = None,
-    teacher_info: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Assemble the report dict (the schema of ``report.json``).
+    teacher_info: TeacherInfo | None = None,
+) -> Report:
+    """Assemble the run's report (``Report.to_json`` is the schema of ``report.json``).
 
     ``gold_only`` (the same-size student trained on the gold labels alone) adds per language ``gold_only`` and
     ``gain_over_gold`` (student F1 - gold-only F1), and the same two figures to the macro average.
     """
     names = {lang.code: lang.name for lang in load_languages()}
-    languages: dict[str, Any] = {}
+    languages: dict[str, LanguageResult] = {}
     for code in langs:
         if code not in corpus.languages or code not in teacher:
-            languages[code] = {"status": "no data", "name": names.get(code, code)}
+            languages[code] = LanguageResult("no data", names.get(code, code))
             continue
         data = corpus.languages[code]
         t, s = teacher[code], student[code]
-        languages[code] = {
-            "status": "ok",
-            "name": names.get(code, code),
-            "teacher": t.to_dict(),
-            "student": s.to_dict(),
-            "retention": _retention(s.overall.f1, t.overall.f1),
-            "zero_shot": data.zero_shot,
-            "types": list(_gold_types(data.train + data.dev + data.test)),
-            **_gold_fields(gold_only, code, s.overall.f1),
-            "sentences": {
-                "train_used": len(data.train),
-                "train_full": data.full_sizes.get("train", 0),
-                "transfer": len(data.transfer),
-                "dev_used": len(data.dev),
-                "test_used": len(data.test),
-                "test_full": data.full_sizes.get("test", 0),
-            },
-        }
-    scored = [code for code in languages if languages[code]["status"] == "ok"]
+        g = gold_only.get(code) if gold_only is not None else None
+        languages[code] = LanguageResult(
+            status="ok",
+            name=names.get(code, code),
+            teacher=t,
+            student=s,
+            retention=_retention(s.overall.f1, t.overall.f1),
+            zero_shot=data.zero_shot,
+            types=_gold_types(data.train + data.dev + data.test),
+            gold_only=g,
+            gain_over_gold=s.overall.f1 - g.overall.f1 if g is not None else None,
+            sentences=SentenceCounts(
+                train_used=len(data.train),
+                train_full=data.full_sizes.get("train", 0),
+                transfer=len(data.transfer),
+                dev_used=len(data.dev),
+                test_used=len(data.test),
+                test_full=data.full_sizes.get("test", 0),
+            ),
+        )
+    scored = [code for code, lang in languages.items() if lang.ok]
     macro_t, macro_s = _macro(teacher, scored), _macro(student, scored)
     shots = [code for code in scored if corpus.languages[code].zero_shot]
-    macro_zero = {}
-    if shots:  # languages learned from raw text only, also averaged on their own
-        macro_zero = {
-            "zero_shot": {
-                "languages": len(shots),
-                "teacher_f1": _macro(teacher, shots),
-                "student_f1": _macro(student, shots),
-            }
-        }
-    macro_gold = {}
-    if gold_only is not None:
-        macro_g = _macro(gold_only, scored)
-        macro_gold = {"gold_only_f1": macro_g, "gain_over_gold": macro_s - macro_g}
+    macro_g = _macro(gold_only, scored) if gold_only is not None else None
+    macro = Macro(
+        languages_scored=len(scored),
+        teacher_f1=macro_t,
+        student_f1=macro_s,
+        retention=_retention(macro_s, macro_t),
+        gold_only_f1=macro_g,
+        gain_over_gold=macro_s - macro_g if macro_g is not None else None,
+        # languages learned from raw text only, also averaged on their own
+        zero_shot=ZeroShotMacro(len(shots), _macro(teacher, shots), _macro(student, shots)) if shots else None,
+    )
     d = cfg.data
-    return {
-        "xdner_version": __version__,
-        "name": cfg.name,
-        "seed": cfg.seed,
-        "processes": processes,
-        "eval": {"mode": cfg.eval.mode, "scheme": "IOB2", "level": "word", "split": "test", "selection": "dev"},
-        "caps": {
-            "max_train_per_lang": d.max_train_per_lang,
-            "max_transfer_per_lang": d.max_transfer_per_lang,
-            "max_dev_per_lang": d.max_dev_per_lang,
-            "max_test_per_lang": d.max_test_per_lang,
-            "note": "0 = whole split; capped splits take the first N sentences of each file",
-        },
-        "entity_types": list(_gold_types(s for d in corpus.languages.values() for s in d.train + d.dev + d.test)),
-        "languages": languages,
-        "macro": {
-            "languages_scored": len(scored),
-            "teacher_f1": macro_t,
-            "student_f1": macro_s,
-            "retention": _retention(macro_s, macro_t),
-            **macro_gold,
-            **macro_zero,
-        },
-        "teacher": teacher_info or {},
-        "params": {
-            **params,
-            "mbert_base": MBERT_BASE_PARAMS,
-            "student_compression_vs_mbert_base": MBERT_BASE_PARAMS / max(params["student"], 1),
-            "student_compression_vs_teacher": params["teacher"] / max(params["student"], 1),
-        },
-        "stages": stages,
-        "timings_seconds": timings,
-        "throughput": throughput or {},
-    }
+    return Report(
+        xdner_version=__version__,
+        name=cfg.name,
+        seed=cfg.seed,
+        processes=processes,
+        eval=EvalInfo(mode=cfg.eval.mode),
+        caps=Caps(d.max_train_per_lang, d.max_transfer_per_lang, d.max_dev_per_lang, d.max_test_per_lang),
+        entity_types=_gold_types(s for d in corpus.languages.values() for s in d.train + d.dev + d.test),
+        languages=languages,
+        macro=macro,
+        teacher=teacher_info,
+        params=Params(
+            teacher=params["teacher"],
+            student=params["student"],
+            mbert_base=MBERT_BASE_PARAMS,
+            student_compression_vs_mbert_base=MBERT_BASE_PARAMS / max(params["student"], 1),
+            student_compression_vs_teacher=params["teacher"] / max(params["student"], 1),
+        ),
+        stages=list(stages),
+        timings_seconds=dict(timings),
+        throughput=throughput or {},
+    )
 
 
 def _gold_types(sentences: Iterable[Sentence]) -> tuple[str, ...]:
@@ -133,13 +134,13 @@ def _gold_types(sentences: Iterable[Sentence]) -> tuple[str, ...]:
     return TagVocab.from_tags(t for sentence in sentences for t in sentence.tags or ()).types
 
 
-def entity_types_line(report: dict[str, Any]) -> str:
+def entity_types_line(report: Report) -> str:
     """``PER, ORG, LOC``, plus the languages whose gold lacks some of them (label sets that differ)."""
-    every = report.get("entity_types") or []
+    every = list(report.entity_types)
     lacking = [
-        f"{code} has no {'/'.join(t for t in every if t not in v['types'])}"
-        for code, v in report["languages"].items()
-        if v["status"] == "ok" and "types" in v and set(every) - set(v["types"])
+        f"{code} has no {'/'.join(t for t in every if t not in lang.types)}"
+        for code, lang in report.scored().items()
+        if lang.types and set(every) - set(lang.types)
     ]
     return ", ".join(every) + (f" ({'; '.join(lacking)})" if lacking else "")
 
@@ -149,28 +150,21 @@ def _macro(scores: dict[str, LanguageScores], codes: list[str]) -> float:
     return macro_f1({code: scores[code] for code in codes})
 
 
-def _gold_fields(gold_only: dict[str, LanguageScores] | None, code: str, student_f1: float) -> dict[str, Any]:
-    if gold_only is None or code not in gold_only:
-        return {}
-    g = gold_only[code]
-    return {"gold_only": g.to_dict(), "gain_over_gold": student_f1 - g.overall.f1}
-
-
-def _macro_row(macro: dict[str, Any], status: str, blank: str) -> list[str]:
+def _macro_row(macro: Macro, status: str, blank: str) -> list[str]:
     """The macro line of the per-language table (columns of :data:`HEADER`; ``blank`` where none applies)."""
     return [
         "macro",
         status,
         blank,
         blank,
-        _pct(macro["teacher_f1"]),
+        _pct(macro.teacher_f1),
         blank,
         blank,
-        _pct(macro["student_f1"]),
+        _pct(macro.student_f1),
         blank,
-        _pct(macro["retention"]),
-        _pct(macro.get("gold_only_f1")),
-        _signed(macro.get("gain_over_gold")),
+        _pct(macro.retention),
+        _pct(macro.gold_only_f1),
+        _signed(macro.gain_over_gold),
     ]
 
 
@@ -178,31 +172,31 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
-def rows(report: dict[str, Any]) -> list[list[str]]:
+def rows(report: Report) -> list[list[str]]:
     """One row per language: code, status, teacher P/R/F1, student P/R/F1, support, retention, gold-only F1, gain.
 
     The last two are ``-`` when the run trained no gold-only baseline.
     """
     out = []
-    for code, v in report["languages"].items():
-        if v["status"] != "ok":
-            out.append([code, v["status"], *["-"] * (len(HEADER) - 2)])
+    for code, lang in report.languages.items():
+        if not lang.ok or lang.teacher is None or lang.student is None:
+            out.append([code, lang.status, *["-"] * (len(HEADER) - 2)])
             continue
-        t, s = v["teacher"], v["student"]
+        t, s = lang.teacher.overall, lang.student.overall
         out.append(
             [
                 code,
-                "zero-shot" if v.get("zero_shot") else "ok",
-                _pct(t["precision"]),
-                _pct(t["recall"]),
-                _pct(t["f1"]),
-                _pct(s["precision"]),
-                _pct(s["recall"]),
-                _pct(s["f1"]),
-                str(s["support"]),
-                _pct(v["retention"]),
-                _pct(v["gold_only"]["f1"]) if "gold_only" in v else "-",
-                _signed(v.get("gain_over_gold")),
+                "zero-shot" if lang.zero_shot else "ok",
+                _pct(t.precision),
+                _pct(t.recall),
+                _pct(t.f1),
+                _pct(s.precision),
+                _pct(s.recall),
+                _pct(s.f1),
+                str(s.support),
+                _pct(lang.retention),
+                _pct(lang.gold_only.overall.f1) if lang.gold_only else "-",
+                _signed(lang.gain_over_gold),
             ]
         )
     return out
@@ -228,69 +222,60 @@ HEADER = [
 ]
 
 
-def to_tsv(report: dict[str, Any]) -> str:
+def to_tsv(report: Report) -> str:
     """Per-language TSV (percentages) plus a macro row."""
     lines = ["\t".join(HEADER)] + ["\t".join(r) for r in rows(report)]
-    m = report["macro"]
-    lines.append("\t".join(_macro_row(m, "ok", "-")))
+    lines.append("\t".join(_macro_row(report.macro, "ok", "-")))
     return "\n".join(lines) + "\n"
 
 
-def _gold_sentence(macro: dict[str, Any]) -> str:
+def _gold_sentence(macro: Macro) -> str:
     text = ""
-    if "gold_only_f1" in macro:
+    if macro.gold_only_f1 is not None:
         text += (
-            f" Student of the same size on the gold labels alone: {_pct(macro['gold_only_f1'])}; distillation "
-            f"adds {_signed(macro['gain_over_gold'])} F1."
+            f" Student of the same size on the gold labels alone: {_pct(macro.gold_only_f1)}; distillation "
+            f"adds {_signed(macro.gain_over_gold)} F1."
         )
-    if "zero_shot" in macro:
-        z = macro["zero_shot"]
+    if macro.zero_shot is not None:
+        z = macro.zero_shot
         text += (
-            f" Over the {z['languages']} zero-shot languages (raw text only, no gold): teacher "
-            f"{_pct(z['teacher_f1'])}, student {_pct(z['student_f1'])}."
+            f" Over the {z.languages} zero-shot languages (raw text only, no gold): teacher "
+            f"{_pct(z.teacher_f1)}, student {_pct(z.student_f1)}."
         )
     return text
 
 
-def _teacher_lines(info: dict[str, Any]) -> list[str]:
-    if not info:
-        return []
-    return [
-        f"**Teacher**: `{info['model']}` ({info['origin']}); {info['model_type']}, {info['layers']} layers x "
-        f"{info['hidden_size']}, {'fine-tuned jointly on the gold data' if info['fine_tuned'] else 'used as is'}, "
-        f"{info['autocast']}.",
-        "",
-    ]
+def _teacher_lines(info: TeacherInfo | None) -> list[str]:
+    return [] if info is None else [f"**Teacher**: `{info.model}` ({info.origin}); {info.details()}.", ""]
 
 
-def choice_reason(stage: dict[str, Any]) -> str:
+def choice_reason(stage: StageResult) -> str:
     """Why a stage kept the checkpoint it kept, from its dev curve (``[(step, value), ...]``, step 0 = start)."""
-    curve = stage.get("dev_curve") or []
-    lower = stage["metric"] == "dev_hidden_mse"
-    word = "lowest" if lower else "highest"
+    curve = stage.dev_curve
+    word = "lowest" if stage.lower_is_better else "highest"
     points = ", ".join(f"{value:.4f}@{step}" for step, value in curve)
-    if stage["best_step"] == 0 and any(step == 0 for step, _ in curve):
+    if stage.best_step == 0 and any(step == 0 for step, _ in curve):
         return f"no dev point beat the stage's start ({points}): the stage changed nothing"
-    return f"{word} {stage['metric']} of {len(curve)} dev points ({points})"
+    return f"{word} {stage.metric} of {len(curve)} dev points ({points})"
 
 
-def to_markdown(report: dict[str, Any]) -> str:
+def to_markdown(report: Report) -> str:
     """A Markdown summary: settings, macro scores, parameters, per-language table, stages, timings."""
-    m, p = report["macro"], report["params"]
+    m, p = report.macro, report.params
     lines = [
-        f"# xdner report: {report['name']}",
+        f"# xdner report: {report.name}",
         "",
-        f"Word-level entity scores on **test** (seqeval, mode `{report['eval']['mode']}`, scheme IOB2); "
-        f"checkpoints chosen on dev. Seed {report['seed']}. Caps per language: {report['caps']}.",
+        f"Word-level entity scores on **test** (seqeval, mode `{report.eval.mode}`, scheme IOB2); "
+        f"checkpoints chosen on dev. Seed {report.seed}. Caps per language: {dataclasses.asdict(report.caps)}.",
         "",
-        f"**Macro F1 over {m['languages_scored']} languages**: teacher {_pct(m['teacher_f1'])}, "
-        f"student {_pct(m['student_f1'])}, retention {_pct(m['retention'])}%." + _gold_sentence(m),
+        f"**Macro F1 over {m.languages_scored} languages**: teacher {_pct(m.teacher_f1)}, "
+        f"student {_pct(m.student_f1)}, retention {_pct(m.retention)}%." + _gold_sentence(m),
         "",
-        *_teacher_lines(report.get("teacher", {})),
-        *([f"**Entity types** (IOB2): {entity_types_line(report)}.", ""] if report.get("entity_types") else []),
-        f"**Parameters**: teacher {p['teacher']:,}, student {p['student']:,} "
-        f"({p['student_compression_vs_mbert_base']:.1f}x fewer than mBERT-base's {p['mbert_base']:,}; "
-        f"{p['student_compression_vs_teacher']:.1f}x fewer than this teacher).",
+        *_teacher_lines(report.teacher),
+        *([f"**Entity types** (IOB2): {entity_types_line(report)}.", ""] if report.entity_types else []),
+        f"**Parameters**: teacher {p.teacher:,}, student {p.student:,} "
+        f"({p.student_compression_vs_mbert_base:.1f}x fewer than mBERT-base's {p.mbert_base:,}; "
+        f"{p.student_compression_vs_teacher:.1f}x fewer than this teacher).",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -303,13 +288,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         "| stage | trainable | steps | metric | best | at step | words/s | why this checkpoint |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for s in report["stages"]:
+    for s in report.stages:
         lines.append(
-            f"| {s['name']} | {', '.join(s['trainable'])} | {s['steps']} | {s['metric']} | {s['best_metric']:.4f} | "
-            f"{s['best_step']} | {s['words_per_second']:,.0f} | {choice_reason(s)} |"
+            f"| {s.name} | {', '.join(s.trainable)} | {s.steps} | {s.metric} | {s.best_metric:.4f} | "
+            f"{s.best_step} | {s.words_per_second:,.0f} | {choice_reason(s)} |"
         )
-    lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report["timings_seconds"].items()]
-    label = report.get("throughput", {}).get("teacher_label", {})
+    lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report.timings_seconds.items()]
+    label = report.throughput.get("teacher_label", {})
     if label.get("sentences"):
         lines += [
             "",
@@ -320,9 +305,9 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reports(report: dict[str, Any], out: Path, paper: Path | None = None) -> None:
+def write_reports(report: Report, out: Path, paper: Path | None = None) -> None:
     """Write ``report.json``, ``report.tsv``, ``report.md`` and ``report.html`` into ``out`` (atomically)."""
-    write_json(out / "report.json", report)
+    write_json(out / "report.json", report.to_json())
     write_text(out / "report.tsv", to_tsv(report))
     write_text(out / "report.md", to_markdown(report))
     write_html(out, paper, report=report)
@@ -355,23 +340,26 @@ def _read_json(path: Path | None) -> dict[str, Any] | None:
         raise XdnerError(f"{path}: not readable JSON ({exc})") from None
 
 
-def read_report(run: Path) -> dict[str, Any]:
-    """``RUN/report.json`` of a run directory.
+def read_report(run: Path) -> Report:
+    """``RUN/report.json`` of a run directory, as typed data.
 
     Raises:
-        XdnerError: missing or unreadable.
+        XdnerError: missing, unreadable, or not a report.
     """
     from xtremedistil_ner.errors import XdnerError
 
-    report = _read_json(run / "report.json")
-    if report is None:
+    raw = _read_json(run / "report.json")
+    if raw is None:
         raise XdnerError(f"{run}: no report.json (is this a run directory of xdner distill?)")
-    return report
+    try:
+        return Report.from_json(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise XdnerError(
+            f"{run / 'report.json'}: not a report of xdner distill ({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def write_html(
-    run: Path, paper: Path | None = None, speed: Path | None = None, report: dict[str, Any] | None = None
-) -> Path:
+def write_html(run: Path, paper: Path | None = None, speed: Path | None = None, report: Report | None = None) -> Path:
     """(Re)write ``RUN/report.html`` from the report, ``RUN/config.json`` and optional extras.
 
     ``report`` is read from ``RUN/report.json`` unless the caller already holds it.
@@ -387,15 +375,26 @@ def write_html(
     return run / "report.html"
 
 
-def render_table(report: dict[str, Any]) -> Any:
+def macro_line(report: Report) -> str:
+    """The closing line of ``xdner distill``: macro F1 of teacher, student (and gold-only), retention, size."""
+    m, par = report.macro, report.params
+    gold = f"gold-only student {100 * m.gold_only_f1:.2f}  " if m.gold_only_f1 is not None else ""
+    return (
+        f"macro F1: teacher {100 * m.teacher_f1:.2f}  student {100 * m.student_f1:.2f}  "
+        f"retention {100 * (m.retention or 0):.1f}%  {gold}student params {par.student:,} "
+        f"({par.student_compression_vs_mbert_base:.1f}x fewer than mBERT-base)"
+    )
+
+
+def render_table(report: Report) -> Any:
     """A rich Table view of the same rows."""
     from rich.table import Table
 
-    table = Table(title=f"xdner: {report['name']} (test, seqeval {report['eval']['mode']})")
+    table = Table(title=f"xdner: {report.name} (test, seqeval {report.eval.mode})")
     for h in HEADER:
         table.add_column(h, justify="left" if h in ("lang", "status") else "right")
     for r in rows(report):
         table.add_row(*r, style="dim" if r[1] not in ("ok", "zero-shot") else None)
-    m = report["macro"]
-    table.add_row(*_macro_row(m, f"{m['languages_scored']} scored", ""), style="bold")
+    m = report.macro
+    table.add_row(*_macro_row(m, f"{m.languages_scored} scored", ""), style="bold")
     return table

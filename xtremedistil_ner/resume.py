@@ -3,7 +3,7 @@
 Layout of ``OUT/state`` (one run's student):
 
 - ``meta.json``: the run fingerprint (recipe, teacher, data); a different fingerprint clears the directory.
-- ``stage-00/`` ... one per finished stage: ``result.json`` (the :class:`~xtremedistil_ner.distill.StageResult`
+- ``stage-00/`` ... one per finished stage: ``result.json`` (the :class:`~xtremedistil_ner.results.StageResult`
   and the dev metric the next stage starts from) and, for the latest one only, ``model.safetensors`` (the
   stage's chosen state).
 - ``ckpt/``: the stage in progress, saved at each dev evaluation: ``model``, ``best`` (the best state so far) and

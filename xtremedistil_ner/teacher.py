@@ -21,11 +21,12 @@ from accelerate.logging import get_logger
 
 from xtremedistil_ner.alignment import NO_WORD, pool_to_words, word_windows
 from xtremedistil_ner.autocast import autocast, use_bf16
-from xtremedistil_ner.config import TeacherConfig
+from xtremedistil_ner.config import RunConfig, TeacherConfig
 from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.results import TeacherInfo
 from xtremedistil_ner.teacher_zoo import is_bundled, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
@@ -479,3 +480,48 @@ def _assemble(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> TeacherTargets
     logits = np.concatenate([p[1] for p in parts]).astype(np.float32)
     hidden = np.concatenate([p[2] for p in parts]).astype(np.float16)
     return TeacherTargets(logits=logits, hidden=hidden, tags=logits.argmax(-1).astype(np.int64))
+
+
+@dataclass
+class Teacher:
+    """A ready teacher of a run: model, tokenizer, tags, its directory and fingerprint."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    tags: TagVocab
+    path: Path
+    fingerprint: str
+    trained_now: bool
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the teacher's hidden states."""
+        config: Any = self.model.config
+        return int(config.hidden_size)
+
+    def num_parameters(self) -> int:
+        """Every parameter of the token classifier."""
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def teacher_info(cfg: RunConfig, teacher: Teacher) -> TeacherInfo:
+    """Which teacher a run used and where it came from (for the report, the HTML page and the model card)."""
+    from xtremedistil_ner.teacher_zoo import provenance
+
+    t, config = cfg.teacher, teacher.model.config
+    if is_bundled(t.model):
+        origin = f"pretrained: {provenance(t.model)}"
+    elif t.model:
+        origin = f"pretrained: {t.model}"
+    else:
+        origin = f"random init, trained from scratch here (architecture and tokenizer of {t.config})"
+    return TeacherInfo(
+        model=t.model or t.config,
+        origin=origin,
+        pretrained=bool(t.model),
+        model_type=str(getattr(config, "model_type", "?")),
+        layers=int(getattr(config, "num_hidden_layers", 0)),
+        hidden_size=teacher.hidden_size,
+        fine_tuned=t.finetune,
+        autocast="bf16" if use_bf16(t.autocast, next(teacher.model.parameters()).device) else "float32",
+    )

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xtremedistil_ner.atomic_files import write_json, write_text
+from xtremedistil_ner.atomic_files import write_json
+from xtremedistil_ner.bench import write_figures
 from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.errors import XdnerError
@@ -79,7 +80,7 @@ def run_lowres(
             "timings": dict(state.timings),
         }
         write_json(out / "lowres.json", results)
-    write_text(out / "LOWRES.md", to_markdown(results))
+    write_figures(out, "lowres", results, to_markdown)
     return results
 
 

@@ -7,7 +7,6 @@ Peak RSS is the kernel's figure for that process (``wait4``'s ``ru_maxrss``): ev
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from xtremedistil_ner.atomic_files import write_json, write_text
+from xtremedistil_ner.bench import write_figures
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.report import read_report
 
 
 def _command(*args: str) -> list[str]:
@@ -66,14 +66,14 @@ def run_memory(recipe: Path, out: Path, scales: Sequence[int], base: int) -> dic
             "distill", *recipe_args, "--out", str(run_dir), "--set", f"data.max_transfer_per_lang={base * scale}"
         )
         measured = run_measured(cmd, out / f"x{scale}.log")
-        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-        transfer = sum(int(lang.get("sentences", {}).get("transfer", 0)) for lang in report["languages"].values())
+        report = read_report(run_dir)
+        transfer = sum(lang.sentences.transfer for lang in report.languages.values() if lang.sentences)
         rows.append(
             {
                 "scale": scale,
                 "transfer_sentences": transfer,
                 "cache_mib": _dir_mib(run_dir / "cache"),
-                "student_f1": report["macro"]["student_f1"],
+                "student_f1": report.macro.student_f1,
                 **measured,
             }
         )
@@ -81,8 +81,7 @@ def run_memory(recipe: Path, out: Path, scales: Sequence[int], base: int) -> dic
     for row in rows:
         row["rss_vs_first"] = round(row["peak_rss_mib"] / first, 3)
     result = {"recipe": str(recipe), "base_per_lang": base, "teacher_train": teacher, "runs": rows}
-    write_json(out / "memory.json", result)
-    write_text(out / "MEMORY.md", to_markdown(result))
+    write_figures(out, "memory", result, to_markdown)
     return result
 
 

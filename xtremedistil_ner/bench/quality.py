@@ -165,13 +165,14 @@ def run_quality(
 
 def _relabel(state: Any, side: TeacherSide, vcfg: RunConfig) -> TeacherSide:
     """Teacher targets under other alignment settings, in their own cache directory."""
-    from xtremedistil_ner.pipeline import stack_targets, teacher_predict
+    from xtremedistil_ner.distill import WordTargets
+    from xtremedistil_ner.pipeline import teacher_predict
 
     t = vcfg.teacher
     vstate = dataclasses.replace(state, cfg=vcfg)
     name = f"cache-{t.pooling}-layer{t.hidden_layer}"
     targets = transfer_targets(vstate, side.teacher, side.corpus.split("transfer"), state.out / name)
-    dev = stack_targets(teacher_predict(vstate, side.teacher, side.corpus.split("dev"), True, "label dev"))
+    dev = WordTargets.stack(teacher_predict(vstate, side.teacher, side.corpus.split("dev"), True, "label dev"))
     return dataclasses.replace(side, targets=targets, teacher_dev=dev)
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.autocast import cpu_has_bf16
+from xtremedistil_ner.bench import write_figures
 from xtremedistil_ner.config import RunConfig
 from xtremedistil_ner.data.corpus import load_corpus
 from xtremedistil_ner.errors import XdnerError
@@ -86,8 +86,7 @@ def run_teacher_precision(
             "tag_agreement_with_float32": float((flat == reference).mean()),
             "macro_f1": macro_f1(scores),
         }
-    write_json(out / "teacher_precision.json", results)
-    write_text(out / "TEACHER_PRECISION.md", to_markdown(results))
+    write_figures(out, "teacher_precision", results, to_markdown)
     return results
 
 

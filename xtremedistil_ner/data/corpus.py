@@ -8,6 +8,7 @@ from pathlib import Path
 from xtremedistil_ner.config import DataConfig
 from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
 from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import DataError, XdnerError
 from xtremedistil_ner.languages import resolve_langs
 
@@ -36,6 +37,11 @@ class Corpus:
     def split(self, name: str) -> list[Sentence]:
         """All sentences of one split, languages in order."""
         return [s for data in self.languages.values() for s in getattr(data, name)]
+
+    def tags(self) -> TagVocab:
+        """The tag set seen in any labeled split (one tag set for the student, whatever each language has)."""
+        seen = {t for name in ("train", "dev", "test") for s in self.split(name) for t in (s.tags or ())}
+        return TagVocab.from_tags(seen)
 
 
 def _cap(sentences: list[Sentence], n: int) -> list[Sentence]:

@@ -1,0 +1,118 @@
+"""Entity-sparse data for the single-language recipe: a user's folder where few tokens are inside entities.
+
+WikiANN sentences are short and dense (a third of Danish train tokens are inside entities); users' own data is
+far sparser (Universal NER Swedish: 1.9%). With no such corpus offline, this builds a sparse folder from one
+WikiANN language: ``dense`` sentences are kept as they are, the rest of the budget is entity-free text made by
+cutting the entity spans out of other sentences and joining ``join`` such fragments into one sentence (all
+``O``). Train and dev are made this way; test stays the language's real WikiANN test split, so the F1 is
+comparable with the dense runs. The folder is then distilled exactly as a user's folder would be.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from xtremedistil_ner.atomic_files import write_json, write_text
+from xtremedistil_ner.config import RunConfig
+from xtremedistil_ner.data.readers import find_split, read_labeled
+from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.results import Report
+
+
+def entity_free(sentence: Sentence) -> tuple[str, ...]:
+    """The words of ``sentence`` outside its entities (in order); empty when it is all entities."""
+    assert sentence.tags is not None
+    return tuple(w for w, t in zip(sentence.tokens, sentence.tags, strict=True) if t == "O")
+
+
+def sparsify(sentences: Sequence[Sentence], size: int, dense: int, join: int, seed: int) -> list[Sentence]:
+    """``dense`` labeled sentences kept whole plus ``size - dense`` entity-free ones, shuffled.
+
+    Each entity-free sentence joins ``join`` fragments of other sentences (their entity spans cut out, fragments
+    of fewer than 2 words skipped). Raises XdnerError when ``sentences`` cannot fill the budget.
+    """
+    if not 0 <= dense <= size or join < 1:
+        raise XdnerError(f"sparse data: need 0 <= dense ({dense}) <= size ({size}) and join >= 1")
+    rng = random.Random(seed)
+    order = list(sentences)
+    rng.shuffle(order)
+    kept = [s for s in order if s.tags is not None and any(t != "O" for t in s.tags)][:dense]
+    taken = {id(s) for s in kept}
+    fragments = [f for s in order if id(s) not in taken and len(f := entity_free(s)) >= 2]
+    needed = (size - dense) * join
+    if len(kept) < dense or len(fragments) < needed:
+        raise XdnerError(
+            f"sparse data: {len(sentences)} sentences give {len(kept)} with entities and {len(fragments)} "
+            f"fragments; need {dense} and {needed}"
+        )
+    lang = sentences[0].lang
+    filler = []
+    for i in range(size - dense):
+        words = tuple(w for f in fragments[i * join : (i + 1) * join] for w in f)
+        filler.append(Sentence(words, ("O",) * len(words), lang))
+    mixed = kept + filler
+    rng.shuffle(mixed)
+    return mixed
+
+
+def entity_share(sentences: Sequence[Sentence]) -> float:
+    """Fraction of words inside entities."""
+    words = sum(len(s.tokens) for s in sentences)
+    inside = sum(t != "O" for s in sentences for t in s.tags or ())
+    return inside / words if words else 0.0
+
+
+def to_tsv(sentences: Sequence[Sentence]) -> str:
+    """The WikiANN layout the readers take: ``words<TAB>tags`` per line."""
+    return "".join(f"{' '.join(s.tokens)}\t{' '.join(s.tags or ())}\n" for s in sentences)
+
+
+def write_sparse_folder(
+    data_dir: Path, lang: str, out: Path, size: int, dense: int, join: int, seed: int
+) -> dict[str, Any]:
+    """Write ``out/<lang>/{train,dev,test}.tsv`` (train and dev sparsified, test as is); returns their stats."""
+    stats: dict[str, Any] = {}
+    for split in ("train", "dev", "test"):
+        path = find_split(data_dir, lang, split)
+        if path is None:
+            raise XdnerError(f"{data_dir}/{lang}: no {split} split")
+        sentences = read_labeled(path, lang)
+        if split == "train":
+            sentences = sparsify(sentences, size, dense, join, seed)
+        elif split == "dev":
+            sentences = sparsify(sentences, size // 10, dense // 10, join, seed)
+        write_text(out / lang / f"{split}.tsv", to_tsv(sentences))
+        stats[split] = {
+            "sentences": len(sentences),
+            "words": sum(len(s.tokens) for s in sentences),
+            "entity_share": round(entity_share(sentences), 4),
+        }
+    return stats
+
+
+def run_sparse(
+    cfg: RunConfig,
+    out: Path,
+    lang: str,
+    size: int = 4000,
+    dense: int = 600,
+    join: int = 3,
+    progress: Progress | None = None,
+) -> tuple[Report, dict[str, Any]]:
+    """Build the sparse folder under ``out/data``, distil it with ``cfg`` as a user's own folder.
+
+    Returns the run's report and the folder's statistics per split (also written as ``out/sparse.json``).
+    """
+    from xtremedistil_ner.pipeline import run_distill
+
+    stats = write_sparse_folder(Path(cfg.data.data_dir), lang, out / "data", size, dense, join, cfg.seed)
+    data = dataclasses.replace(cfg.data, data_dir=str(out / "data"), langs=lang)
+    report = run_distill(dataclasses.replace(cfg, data=data), out, progress)
+    write_json(out / "sparse.json", {"lang": lang, "size": size, "dense": dense, "join": join, "splits": stats})
+    return report, stats
