@@ -88,3 +88,18 @@ def test_flat_memory_opt_out_skips_the_heap_pin(tmp_path, monkeypatch):
     recipe.write_text("[run]\nflat_memory = 'no'\n")
     with pytest.raises(RecipeError, match="flat_memory: expected bool"):
         load_recipe(recipe)
+
+
+def test_overrides_on_a_loaded_recipe_are_validated_like_set():
+    """Bench variants are recipe overrides: with none the recipe is unchanged, bad values fail as --set does."""
+    from xtremedistil_ner.config import with_overrides
+
+    for name in ("cpu", "smoke", "single-hi", "lowres-e5"):
+        cfg = load_recipe(ROOT / "recipes" / f"{name}.toml")
+        assert with_overrides(cfg, {}) == cfg
+    cfg = load_recipe(ROOT / "recipes" / "cpu.toml")
+    changed = with_overrides(cfg, {"distill.soft_loss": "kl", "teacher.hidden_layer": 0, "seed": 5})
+    assert (changed.distill.soft_loss, changed.teacher.hidden_layer, changed.seed) == ("kl", 0, 5)
+    assert changed.student == cfg.student and changed.distill.stages == cfg.distill.stages
+    with pytest.raises(RecipeError, match="'median' is not one of"):
+        with_overrides(cfg, {"teacher.pooling": "median"})

@@ -46,3 +46,23 @@ def test_zero_shot_languages_must_be_selected_and_not_all(tiny_data):
         load_corpus(DataConfig(data_dir=str(tiny_data), zero_shot_langs="hi"), ("de", "tr"))
     with pytest.raises(XdnerError, match="gold in at least one"):
         load_corpus(DataConfig(data_dir=str(tiny_data), zero_shot_langs="de,tr"), ("de", "tr"))
+
+
+def test_entity_floor_repeats_sentences_with_entities_in_sparse_train_data(tmp_path):
+    """Sparse data: 1 of 4 sentences holds an entity; a floor of 0.5 repeats it to 3 of 6. Dense data unchanged."""
+    from xtremedistil_ner.data.corpus import entity_floor
+
+    (tmp_path / "da").mkdir()
+    rows = ["Anna bor her\tB-PER O O", "det er godt\tO O O", "vi ses i morgen\tO O O O", "nej tak\tO O"]
+    for split in ("train", "dev", "test"):
+        (tmp_path / "da" / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plain = load_corpus(DataConfig(data_dir=str(tmp_path)), ("da",)).languages["da"]
+    floored = load_corpus(DataConfig(data_dir=str(tmp_path), entity_floor=0.5), ("da",)).languages["da"]
+    assert len(plain.train) == 4 and len(floored.train) == 6
+    assert floored.train[:4] == plain.train and floored.train[4:] == [plain.train[0]] * 2
+    assert floored.dev == plain.dev and floored.test == plain.test  # only the labeled training sentences
+    assert [s.tokens for s in floored.transfer] == [s.tokens for s in plain.transfer]  # transfer from the file
+    dense = plain.train[:1] * 3
+    assert entity_floor(dense, 0.5) is dense
+    with pytest.raises(RecipeError, match="entity_floor"):
+        config_from_dict({"data": {"entity_floor": 1.0}}, "r.toml")

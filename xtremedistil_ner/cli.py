@@ -319,6 +319,7 @@ def evaluate(
       xdner evaluate runs/latest/student --langs de,hi --split dev
       xdner evaluate runs/latest/student --data my_data
     """
+    from xtremedistil_ner.evaluate import macro_scores
     from xtremedistil_ner.pipeline import evaluate_student
 
     cfg = _run(lambda p: _load(recipe, langs, data, None))
@@ -332,15 +333,11 @@ def evaluate(
         o = s.overall
         table.add_row(lang, f"{100 * o.precision:.2f}", f"{100 * o.recall:.2f}", f"{100 * o.f1:.2f}", str(o.support))
     if len(scores) > 1:
-        n = len(scores)
-        macro = [sum(getattr(s.overall, k) for s in scores.values()) / n for k in ("precision", "recall", "f1")]
-        support = sum(s.overall.support for s in scores.values())
+        m = macro_scores(scores)
         table.add_section()
-        table.add_row(f"macro ({n})", *(f"{100 * v:.2f}" for v in macro), str(support), style="bold")
+        row = (f"{100 * m.precision:.2f}", f"{100 * m.recall:.2f}", f"{100 * m.f1:.2f}", str(m.support))
+        table.add_row(f"macro ({len(scores)})", *row, style="bold")
     out_console.print(table)
-
-
-PREDICT_CHUNK = 8192
 
 
 class OutputFormat(StrEnum):
@@ -381,54 +378,35 @@ def predict(
       xdner export runs/latest/student && xdner predict runs/latest/student news.txt -o news.jsonl  # int8
     """
     import sys
-    import time
-    from collections import Counter
 
-    from xtremedistil_ner.atomic_files import read_utf8_lines, write_text
-    from xtremedistil_ner.serve.load import load_tagger
+    from xtremedistil_ner.atomic_files import write_text
+    from xtremedistil_ner.serve.tag_text import tag_text
 
-    types: Counter[str] = Counter()
-    words = 0
-    used = runtime
-
-    def run(progress: ProgressHook) -> tuple[str, int]:
-        nonlocal words, used
+    def run(progress: ProgressHook) -> Any:
         if input != "-" and not Path(input).is_file():
             raise XdnerError(f"{input}: no such file (give a text file, or '-' for stdin)")
         data = sys.stdin.buffer.read() if input == "-" else Path(input).read_bytes()
-        texts = read_utf8_lines(data, "<stdin>" if input == "-" else input)  # every line checked before any work
-        tagger = load_tagger(student, runtime)
-        used = tagger.runtime
-        render = (lambda p: p.to_json() + "\n") if format is OutputFormat.jsonl else (lambda p: p.to_conll())
-        advance = progress.task("predict: sentences", len(texts))
-        parts = []
-        for start in range(0, len(texts), PREDICT_CHUNK):  # bounded memory for intermediate arrays
-            chunk = tagger.predict(texts[start : start + PREDICT_CHUNK], batch_size=batch_size)
-            parts.append("".join(render(p) for p in chunk))
-            types.update(e.type for p in chunk for e in p.entities)
-            words += sum(len(p.words) for p in chunk)
-            advance(len(chunk))
-        return "".join(parts), len(texts)
+        source = "<stdin>" if input == "-" else input
+        return tag_text(student, data, source, format.value, batch_size, runtime, progress)
 
-    start = time.perf_counter()
-    text, sentences = _run(run)
-    seconds = time.perf_counter() - start
+    tagged = _run(run)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(tagged.text)
     else:
-        write_text(output, text)
+        write_text(output, tagged.text)
     if output is not None or console.is_terminal:  # stdout may be a pipe: the summary goes to stderr
+        types = tagged.entity_types
         found = ", ".join(f"{t} {n:,}" for t, n in sorted(types.items())) or "none"
         rows = [
             ("input", "stdin" if input == "-" else input),
             ("output", str(output or "stdout")),
-            ("runtime", used),
-            ("sentences", f"{sentences:,} ({words:,} words)"),
+            ("runtime", tagged.runtime),
+            ("sentences", f"{tagged.sentences:,} ({tagged.words:,} words)"),
             ("entities", f"{sum(types.values()):,} ({found})"),
             (
                 "time",
-                f"{seconds:.2f} s, {sentences / max(seconds, 1e-9):,.0f} sentences/s, "
-                f"{words / max(seconds, 1e-9):,.0f} words/s (model load included)",
+                f"{tagged.seconds:.2f} s, {tagged.sentences / max(tagged.seconds, 1e-9):,.0f} sentences/s, "
+                f"{tagged.words_per_second:,.0f} words/s (model load included)",
             ),
         ]
         _summary("xdner predict", rows, to=console)
@@ -686,41 +664,10 @@ def bench_speed(
     Example (about 3 min on 2 cores):
       xdner bench speed runs/latest/student
     """
-    from xtremedistil_ner.atomic_files import write_text
-    from xtremedistil_ner.bench.speed import ModelSpec, make_texts, run_speed, to_markdown
+    from xtremedistil_ner.bench.speed import bench_student
 
-    def run(p: ProgressHook) -> dict:
-        from xtremedistil_ner.checkpoint import load_student
-
-        loaded = load_student(student)
-        if not (student / "onnx" / "model.int8.onnx").is_file():
-            from xtremedistil_ner.serve.onnx_export import export_onnx
-
-            export_onnx(loaded.model, student / "onnx", int8=True)
-        specs = [
-            ModelSpec("student (PyTorch)", "student", str(student)),
-            ModelSpec("student (ONNX)", "student-onnx", str(student)),
-            ModelSpec("student (ONNX int8)", "student-int8", str(student)),
-        ]
-        own = teacher or student.parent / "teacher"
-        if (own / "config.json").is_file():
-            specs.append(ModelSpec(f"its teacher ({own.name})", "hf", str(own)))
-        for name, folder in (("mBERT-base", "bert-base-multilingual-cased"), ("XLM-R-base", "xlm-roberta-base")):
-            if (assets / folder / "config.json").is_file():
-                specs.append(ModelSpec(f"{name} (random weights)", "hf", str(assets / folder), random_weights=True))
-        texts = make_texts(data, batch_size, words)
-        advance = p.task("bench: models", len(specs))
-
-        def step(name: str) -> None:
-            p.note(f"measuring {name}")
-            advance(1)
-
-        return run_speed(specs, texts, out, repeats=repeats, teacher_repeats=teacher_repeats, on_model=step)
-
-    report = _run(run)
-    text = to_markdown(report)
-    write_text(out / "SPEED.md", text)
-    out_console.print(text)
+    _run(lambda p: bench_student(student, teacher, assets, data, out, words, batch_size, repeats, teacher_repeats, p))
+    out_console.print((out / "SPEED.md").read_text(encoding="utf-8"))
     out_console.print(f"written: {out / 'speed.json'}, {out / 'SPEED.md'}")
 
 

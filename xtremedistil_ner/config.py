@@ -11,6 +11,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,11 @@ class DataConfig:
         zero_shot_langs: comma-separated codes learned from raw text only: their train and dev labels are
             dropped (no teacher fine-tuning, no gold-only baseline, no checkpoint choice on them), their
             transfer text stays, and their test scores are reported as zero-shot.
+        entity_floor: for entity-sparse data: in each language's labeled train sentences (the gold budget),
+            the sentences holding an entity are repeated until they make up at least this share of them (0 =
+            off; WikiANN, where every sentence has one, is left as it is). The teacher's fine-tuning, the
+            student's gold stage and the gold-only student all see the repeated list; ``train_used`` in the
+            report counts the repeats.
     """
 
     data_dir: str = "../shared/data/wikiann"
@@ -55,6 +61,7 @@ class DataConfig:
     max_test_per_lang: int = 0
     invalid_bio: Literal["error", "repair"] = "repair"
     zero_shot_langs: str = ""
+    entity_floor: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):
@@ -64,6 +71,8 @@ class DataConfig:
             codecs.lookup(self.encoding)
         except LookupError:
             raise ValueError(f"data.encoding {self.encoding!r} is not a known encoding (e.g. 'latin-1')") from None
+        if not 0.0 <= self.entity_floor < 1.0:
+            raise ValueError("data.entity_floor must be in [0, 1) (0 = off)")
         if self.transfer == "train-rest" and self.max_train_per_lang == 0:
             raise ValueError("data.transfer = 'train-rest' needs data.max_train_per_lang > 0 (the gold budget)")
 
@@ -379,6 +388,11 @@ def load_recipe(path: str | Path, **overrides: Any) -> RunConfig:
         raise RecipeError(f"{path}: recipe file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecipeError(f"{path}: not valid TOML ({exc})") from None
+    return config_from_dict(_apply(raw, overrides), str(path))
+
+
+def _apply(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Set ``section.key`` (or a ``[run]`` key) in the parsed recipe ``raw``; ``None`` values are ignored."""
     for dotted, value in overrides.items():
         if value is None:
             continue
@@ -387,4 +401,16 @@ def load_recipe(path: str | Path, **overrides: Any) -> RunConfig:
             raw.setdefault(section, {})[key] = value
         else:
             raw.setdefault("run", {})[section] = value
-    return config_from_dict(raw, str(path))
+    return raw
+
+
+def with_overrides(cfg: RunConfig, overrides: Mapping[str, Any], source: str = "--set") -> RunConfig:
+    """``cfg`` with ``section.key`` -> value overrides, validated as a recipe's keys are (``--set`` style).
+
+    Raises:
+        RecipeError: an unknown key, a wrong type or a bad value.
+    """
+    raw = cfg.to_dict()
+    raw["run"] = {k: raw.pop(k) for k in list(raw) if k not in {"distill", *_SECTIONS}}
+    raw["distill"]["stages"] = [dict(stage) for stage in raw["distill"]["stages"]]
+    return config_from_dict(_apply(raw, overrides), source)

@@ -91,4 +91,18 @@ def score_by_language(
 
 def macro_f1(scores: dict[str, LanguageScores]) -> float:
     """Unweighted mean of the languages' overall F1 (0 when there is none)."""
-    return sum(s.overall.f1 for s in scores.values()) / len(scores) if scores else 0.0
+    return macro_scores(scores).f1
+
+
+def macro_scores(scores: dict[str, LanguageScores]) -> Scores:
+    """Unweighted means of the languages' overall precision, recall and F1; support summed (zeros if none)."""
+    n = len(scores)
+    if not n:
+        return Scores(0.0, 0.0, 0.0, 0)
+    overall = [s.overall for s in scores.values()]
+    return Scores(
+        sum(o.precision for o in overall) / n,
+        sum(o.recall for o in overall) / n,
+        sum(o.f1 for o in overall) / n,
+        sum(o.support for o in overall),
+    )

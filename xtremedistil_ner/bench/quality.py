@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.atomic_files import write_json, write_text
-from xtremedistil_ner.config import DistillConfig, RunConfig, StageConfig
+from xtremedistil_ner.config import RunConfig, StageConfig, with_overrides
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.pipeline import TeacherSide, start_run, student_side, teacher_side, transfer_targets
 from xtremedistil_ner.progress import Progress
@@ -22,21 +22,27 @@ from xtremedistil_ner.report import read_paper
 
 @dataclass(frozen=True)
 class Variant:
-    """One student recipe of the ablation."""
+    """One student recipe of the ablation.
+
+    Its stages, and recipe overrides (``--set`` keys, e.g. ``{"distill.soft_loss": "kl"}``) on top of the run's
+    recipe; unless they say otherwise a variant uses the paper's MSE soft loss.
+    """
 
     name: str
     what: str
     stages: tuple[StageConfig, ...]
-    soft_loss: str = "mse"
-    temperature: float = 1.0
-    pooling: str = ""
-    hidden_layer: int | None = None
-    student_tokenizer: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def relabels(self) -> bool:
+        """The variant changes how teacher pieces become word targets: the transfer set is labeled again."""
+        return any(key in self.overrides for key in ("teacher.pooling", "teacher.hidden_layer"))
 
 
 def ablation(total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Variant]:
     """The paper's ablation at an equal budget of ``total_epochs`` passes over the transfer set."""
     rest = total_epochs - hidden_epochs
+    mean_pool, max_pool = {"teacher.pooling": "mean"}, {"teacher.pooling": "max"}
     sub = rest / 8  # gradual: 4 sub-stages for soft and 4 for hard
     staged_gradual = (
         StageConfig("hidden", hidden_epochs),
@@ -59,17 +65,31 @@ def ablation(total_epochs: float = 5.0, hidden_epochs: float = 1.0) -> list[Vari
         Variant(
             "staged+gradual", "staged with top-down gradual unfreezing, MSE soft loss (the paper's)", staged_gradual
         ),
-        Variant("staged+gradual+kl", "as above, soft loss KL with T=2 (T^2-scaled)", staged_gradual, "kl", 2.0),
         Variant(
-            "staged+gradual+crf", "as above, soft loss on CRF marginals (the default recipe)", staged_gradual, "crf"
-        ),
-        Variant("pool=mean", "staged+gradual, teacher pieces mean-pooled to words", staged_gradual, pooling="mean"),
-        Variant("pool=max", "staged+gradual, teacher pieces max-pooled to words", staged_gradual, pooling="max"),
-        Variant(
-            "layer=0", "staged+gradual, representation loss on the embedding layer", staged_gradual, hidden_layer=0
+            "staged+gradual+kl",
+            "as above, soft loss KL with T=2 (T^2-scaled)",
+            staged_gradual,
+            {"distill.soft_loss": "kl", "distill.temperature": 2.0},
         ),
         Variant(
-            "layer=last", "staged+gradual, representation loss on the last layer", staged_gradual, hidden_layer=-1
+            "staged+gradual+crf",
+            "as above, soft loss on CRF marginals (the default recipe)",
+            staged_gradual,
+            {"distill.soft_loss": "crf"},
+        ),
+        Variant("pool=mean", "staged+gradual, teacher pieces mean-pooled to words", staged_gradual, mean_pool),
+        Variant("pool=max", "staged+gradual, teacher pieces max-pooled to words", staged_gradual, max_pool),
+        Variant(
+            "layer=0",
+            "staged+gradual, representation loss on the embedding layer",
+            staged_gradual,
+            {"teacher.hidden_layer": 0},
+        ),
+        Variant(
+            "layer=last",
+            "staged+gradual, representation loss on the last layer",
+            staged_gradual,
+            {"teacher.hidden_layer": -1},
         ),
     ]
 
@@ -89,27 +109,17 @@ def tokenizer_variants(assets: Path, total_epochs: float = 5.0, hidden_epochs: f
         "laser50k": ("LASER unigram SentencePiece, 50k", assets / "blingfire-laser-unigram-spm" / "laser_50k.model"),
     }
     return [
-        Variant(f"tok={key}", f"staged+gradual, student tokenizer: {what}", stages, student_tokenizer=str(path))
+        Variant(f"tok={key}", f"staged+gradual, student tokenizer: {what}", stages, {"student.tokenizer": str(path)})
         for key, (what, path) in choices.items()
     ]
 
 
 def _variant_config(base: RunConfig, v: Variant) -> RunConfig:
-    distill: DistillConfig = dataclasses.replace(
-        base.distill,
-        stages=v.stages,
-        soft_loss=v.soft_loss,  # type: ignore[arg-type]
-        temperature=v.temperature,
+    """The run's recipe with the variant's stages and overrides (the paper's MSE soft loss unless it says)."""
+    stages = [dataclasses.asdict(stage) for stage in v.stages]
+    return with_overrides(
+        base, {"distill.soft_loss": "mse", "distill.temperature": 1.0, **v.overrides, "distill.stages": stages}, v.name
     )
-    teacher = base.teacher
-    if v.pooling:
-        teacher = dataclasses.replace(teacher, pooling=v.pooling)  # type: ignore[arg-type]
-    if v.hidden_layer is not None:
-        teacher = dataclasses.replace(teacher, hidden_layer=v.hidden_layer)
-    student = base.student
-    if v.student_tokenizer:
-        student = dataclasses.replace(student, tokenizer=v.student_tokenizer)
-    return dataclasses.replace(base, distill=distill, teacher=teacher, student=student)
 
 
 def run_quality(
@@ -146,7 +156,7 @@ def run_quality(
     for v in variants:
         vcfg = _variant_config(cfg, v)
         start = time.perf_counter()
-        vside = _relabel(state, side, vcfg) if (v.pooling or v.hidden_layer is not None) else side
+        vside = _relabel(state, side, vcfg) if v.relabels else side
         run = student_side(dataclasses.replace(state, cfg=vcfg), vside, vcfg)
         results["variants"][v.name] = {
             "what": v.what,

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,60 @@ def run_speed(
     }
     report["ratios"] = ratios(report)
     write_json(out / "speed.json", report)
+    return report
+
+
+def student_specs(student: Path, teacher: Path | None, assets: Path) -> list[ModelSpec]:
+    """The models to time: the student on each runtime, its teacher, mBERT-base and XLM-R-base (random weights).
+
+    The student is exported to ``STUDENT/onnx`` (float32 and int8) first when it has no export yet; the teacher
+    is ``teacher`` or the ``teacher`` directory beside the student, when it exists.
+    """
+    if not (student / "onnx" / "model.int8.onnx").is_file():
+        from xtremedistil_ner.checkpoint import load_student
+        from xtremedistil_ner.serve.onnx_export import export_onnx
+
+        export_onnx(load_student(student).model, student / "onnx", int8=True)
+    specs = [
+        ModelSpec("student (PyTorch)", "student", str(student)),
+        ModelSpec("student (ONNX)", "student-onnx", str(student)),
+        ModelSpec("student (ONNX int8)", "student-int8", str(student)),
+    ]
+    own = teacher or student.parent / "teacher"
+    if (own / "config.json").is_file():
+        specs.append(ModelSpec(f"its teacher ({own.name})", "hf", str(own)))
+    for name, folder in (("mBERT-base", "bert-base-multilingual-cased"), ("XLM-R-base", "xlm-roberta-base")):
+        if (assets / folder / "config.json").is_file():
+            specs.append(ModelSpec(f"{name} (random weights)", "hf", str(assets / folder), random_weights=True))
+    return specs
+
+
+def bench_student(
+    student: Path,
+    teacher: Path | None,
+    assets: Path,
+    data: Path,
+    out: Path,
+    words: int = 32,
+    batch_size: int = 32,
+    repeats: int = 30,
+    teacher_repeats: int = 7,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``xdner bench speed``: time every model of :func:`student_specs`; write ``speed.json`` and ``SPEED.md``."""
+    from xtremedistil_ner.atomic_files import write_text
+
+    progress = progress or Progress()
+    specs = student_specs(student, teacher, assets)
+    texts = make_texts(data, batch_size, words)
+    advance = progress.task("bench: models", len(specs))
+
+    def step(name: str) -> None:
+        progress.note(f"measuring {name}")
+        advance(1)
+
+    report = run_speed(specs, texts, out, repeats=repeats, teacher_repeats=teacher_repeats, on_model=step)
+    write_text(out / "SPEED.md", to_markdown(report))
     return report
 
 

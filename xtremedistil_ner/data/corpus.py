@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,20 @@ def _cap(sentences: list[Sentence], n: int) -> list[Sentence]:
     return sentences[:n] if n else sentences
 
 
+def entity_floor(sentences: list[Sentence], floor: float) -> list[Sentence]:
+    """``sentences`` with those holding an entity repeated until they are at least ``floor`` of the list.
+
+    The repeats follow the originals (training shuffles anyway). Unchanged when ``floor`` is 0, when the share
+    is already reached, or when no sentence holds an entity.
+    """
+    with_entity = [s for s in sentences if s.tags and any(t != "O" for t in s.tags)]
+    without = len(sentences) - len(with_entity)
+    if floor <= 0 or not with_entity or len(with_entity) >= floor * len(sentences):
+        return sentences
+    copies = math.ceil(floor * without / ((1 - floor) * len(with_entity)))  # total copies of each such sentence
+    return sentences + with_entity * (copies - 1)
+
+
 def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None:
     if cfg.format == "hf":  # pragma: no cover - needs the hub
         return read_hf_wikiann(cfg.hf_dataset, lang, split)
@@ -90,7 +105,7 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
             missing.append(lang)
             continue
         data = LanguageData(full_sizes={"train": len(train)})
-        data.train = _cap(train, cfg.max_train_per_lang)
+        data.train = entity_floor(_cap(train, cfg.max_train_per_lang), cfg.entity_floor)
         for split in ("dev", "test"):
             sentences = _read_split(cfg, lang, split)
             if sentences is None:
