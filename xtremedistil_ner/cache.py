@@ -46,15 +46,13 @@ def data_fingerprint(sentences: Sequence[Sentence]) -> str:
 
 def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher: TeacherConfig) -> str:
     """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
-    t = teacher
-    settings = f"pooling={t.pooling};layer={t.hidden_layer};max_length={t.max_length}"
+    settings = f"pooling={teacher.pooling};layer={teacher.hidden_layer};max_length={teacher.max_length}"
     return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
 
 
 def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode: str, teacher: TeacherConfig) -> str:
     """What the teacher's saved test scores depend on: teacher, test sentences, seqeval mode, labeling settings."""
-    t = teacher
-    text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{t.max_length};{t.autocast}"
+    text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{teacher.max_length};{teacher.autocast}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

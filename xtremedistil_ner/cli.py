@@ -570,8 +570,8 @@ def bench_sparse(
     """A single-language recipe on an entity-sparse folder (users' data is far sparser than WikiANN).
 
     Builds OUT/data/LANG from the WikiANN language: DENSE train sentences kept whole, the rest entity-free text
-    (sentences with their entity spans cut out, JOIN fragments per line), ~2.7% of words inside entities by
-    default (WikiANN: ~34%); dev likewise, test left as it is. Then distils OUT/data exactly as a user's own
+    (sentences with their entity spans cut out, JOIN fragments per line), 2.1% of words inside entities by
+    default for Danish (WikiANN: ~34%); dev likewise, test left as it is. Then distils OUT/data exactly as a user's own
     folder, and writes OUT/sparse.json beside the usual reports. The default recipe (single-hi) sets
     data.entity_floor = 0.5; --set data.entity_floor=0 shows the teacher collapsing to all-O without it.
 

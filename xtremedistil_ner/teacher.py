@@ -27,7 +27,7 @@ from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.results import TeacherInfo
-from xtremedistil_ner.teacher_zoo import is_bundled, resolve_bundled
+from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
 
@@ -506,8 +506,6 @@ class Teacher:
 
 def teacher_info(cfg: RunConfig, teacher: Teacher) -> TeacherInfo:
     """Which teacher a run used and where it came from (for the report, the HTML page and the model card)."""
-    from xtremedistil_ner.teacher_zoo import provenance
-
     t, config = cfg.teacher, teacher.model.config
     if is_bundled(t.model):
         origin = f"pretrained: {provenance(t.model)}"

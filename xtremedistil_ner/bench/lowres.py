@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xtremedistil_ner.atomic_files import write_json
-from xtremedistil_ner.bench import write_figures
+from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.config import RunConfig, StageConfig
 from xtremedistil_ner.data.corpus import Corpus, load_corpus
 from xtremedistil_ner.errors import XdnerError
@@ -80,7 +79,7 @@ def run_lowres(
             "timings": dict(state.timings),
         }
         write_json(out / "lowres.json", results)
-    write_figures(out, "lowres", results, to_markdown)
+    write_text(out / "LOWRES.md", to_markdown(results))  # lowres.json is written after every size above
     return results
 
 

@@ -42,7 +42,7 @@ def sparsify(sentences: Sequence[Sentence], size: int, dense: int, join: int, se
     rng = random.Random(seed)
     order = list(sentences)
     rng.shuffle(order)
-    kept = [s for s in order if s.tags is not None and any(t != "O" for t in s.tags)][:dense]
+    kept = [s for s in order if s.has_entity][:dense]
     taken = {id(s) for s in kept}
     fragments = [f for s in order if id(s) not in taken and len(f := entity_free(s)) >= 2]
     needed = (size - dense) * join

@@ -55,7 +55,7 @@ def entity_floor(sentences: list[Sentence], floor: float) -> list[Sentence]:
     The repeats follow the originals (training shuffles anyway). Unchanged when ``floor`` is 0, when the share
     is already reached, or when no sentence holds an entity.
     """
-    with_entity = [s for s in sentences if s.tags and any(t != "O" for t in s.tags)]
+    with_entity = [s for s in sentences if s.has_entity]
     without = len(sentences) - len(with_entity)
     if floor <= 0 or not with_entity or len(with_entity) >= floor * len(sentences):
         return sentences

@@ -15,6 +15,11 @@ class Sentence:
     tags: tuple[str, ...] | None
     lang: str
 
+    @property
+    def has_entity(self) -> bool:
+        """Some tag is not ``O`` (``False`` for unlabeled sentences)."""
+        return any(t != "O" for t in self.tags or ())
+
     def unlabeled(self) -> Sentence:
         """The same sentence with its tags dropped (a labeled split used as transfer data)."""
         return Sentence(self.tokens, None, self.lang)
