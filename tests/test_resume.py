@@ -109,6 +109,23 @@ def test_sigkill_then_rerun_equals_uninterrupted(recipe, uninterrupted, tmp_path
     assert not list(out.rglob("*.tmp")), "half-written files left behind"
 
 
+def test_sparse_embedding_rows_resume_bit_equal(tmp_path_factory):
+    """distill.embedding_grad = "sparse" (RowSparseAdam's state): a mid-stage kill, rerun, equals a whole run."""
+    need_shared()
+    root = tmp_path_factory.mktemp("sparse-rows")
+    recipe = root / "sparse.toml"
+    recipe.write_text(RECIPE.replace("[distill]\n", '[distill]\nembedding_grad = "sparse"\n'), encoding="utf-8")
+    whole = root / "whole"
+    _finish(_distill(recipe, whole))
+    out = root / "run"
+    _kill_at(recipe, out, "step:hidden:4")
+    assert "resumed hidden step 3" in " ".join(_finish(_distill(recipe, out)).split())
+    assert _scores(out) == _scores(whole)
+    ours = load_file(str(out / "student" / "model.safetensors"))
+    for name, value in load_file(str(whole / "student" / "model.safetensors")).items():
+        assert torch.equal(ours[name], value), name
+
+
 def test_optimizer_state_round_trips_through_safetensors(tmp_path):
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.Adam(model.parameters(), lr=0.1)

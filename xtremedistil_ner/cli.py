@@ -564,6 +564,9 @@ def bench_sparse(
     size: Annotated[int, typer.Option(help="Train sentences in all (dev gets a tenth).")] = 4000,
     dense: Annotated[int, typer.Option(help="Of which sentences kept whole, with their entities.")] = 600,
     join: Annotated[int, typer.Option(help="Entity-free fragments joined into each filler sentence.")] = 3,
+    raw: Annotated[
+        int, typer.Option(help="Unused train sentences of LANG added as unlabeled text (data.raw_text); 0 = none.")
+    ] = 0,
     seed: SeedOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -571,18 +574,21 @@ def bench_sparse(
 
     Builds OUT/data/LANG from the WikiANN language: DENSE train sentences kept whole, the rest entity-free text
     (sentences with their entity spans cut out, JOIN fragments per line), 2.1% of words inside entities by
-    default for Danish (WikiANN: ~34%); dev likewise, test left as it is. Then distils OUT/data exactly as a user's own
-    folder, and writes OUT/sparse.json beside the usual reports. The default recipe (single-hi) sets
-    data.entity_floor = 0.5; --set data.entity_floor=0 shows the teacher collapsing to all-O without it.
+    default for Danish (WikiANN: ~34%); dev likewise, test left as it is. With --raw N, N other train sentences
+    of LANG, labels dropped, go to OUT/data/LANG/raw.txt and into the transfer set (data.raw_text): the
+    student then learns entities from the teacher's labels on text that has them. Then distils OUT/data exactly
+    as a user's own folder, and writes OUT/sparse.json beside the usual reports. The default recipe (single-hi)
+    sets data.entity_floor = 0.5; --set data.entity_floor=0 shows the teacher collapsing to all-O without it.
 
     Example (about 20 min on 2 cores without bf16):
-      xdner bench sparse --lang da --out runs/bench-sparse
+      xdner bench sparse --lang da --raw 5000 --out runs/bench-sparse
     """
-    from xtremedistil_ner.bench.sparse import run_sparse
+    from xtremedistil_ner.bench.sparse import SparseSpec, run_sparse
     from xtremedistil_ner.report import render_table
 
     cfg = _run(lambda p: _load(recipe, None, None, seed, set_))
-    report, stats = _run(lambda p: run_sparse(cfg, out, lang, size, dense, join, p))
+    spec = SparseSpec(lang, size, dense, join, raw, cfg.seed)
+    report, stats = _run(lambda p: run_sparse(cfg, out, spec, p))
     out_console.print(render_table(report))
     for split, st in stats.items():
         out_console.print(

@@ -37,6 +37,11 @@ class DataConfig:
             sentences after the first ``max_train_per_lang``, the gold budget, with labels dropped: the paper's
             regime of little gold and much unlabeled text) or a path template with ``{lang}`` to a text file,
             one sentence a line.
+        raw_text: more unlabeled text for the transfer set: a path template with ``{lang}`` to a text file, one
+            sentence a line, every line added after ``transfer`` (not capped by ``max_transfer_per_lang``).
+            For a small or entity-sparse labeled folder: the student learns entities from the teacher's labels
+            on this text, so text of your domain that mentions entities helps most (docs/RESULTS.md, "One
+            language, entity-sparse data"). Empty: none.
         max_*_per_lang: take the first N sentences of each split per language (0 = all).
         invalid_bio: ``repair`` (``I-X`` after ``O`` becomes ``B-X``) or ``error``.
         zero_shot_langs: comma-separated codes learned from raw text only: their train and dev labels are
@@ -55,6 +60,7 @@ class DataConfig:
     encoding: str = "utf-8"
     hf_dataset: str = "wikiann"
     transfer: str = "train"
+    raw_text: str = ""
     max_train_per_lang: int = 0
     max_transfer_per_lang: int = 0
     max_dev_per_lang: int = 0
@@ -228,6 +234,10 @@ class DistillConfig:
         batch_size, lr, weight_decay, grad_clip: Adam on the trainable parameters of each stage (``batch_size``
             is global over all processes).
         evals_per_stage: dev evaluations per stage (the stage's start counts as a candidate too).
+        embedding_grad: ``dense`` (Adam over the whole embedding table at every step) or ``sparse`` (in stages
+            that train the table, only the rows of the pieces in a batch get a gradient and an update, their
+            Adam moments advanced as torch's ``SparseAdam`` does): cheaper steps, other arithmetic, so other
+            figures (docs/RESULTS.md).
     """
 
     stages: tuple[StageConfig, ...] = field(default_factory=_default_stages)
@@ -238,6 +248,7 @@ class DistillConfig:
     weight_decay: float = 0.0
     grad_clip: float = 5.0
     evals_per_stage: int = 2
+    embedding_grad: Literal["dense", "sparse"] = "dense"
 
     def __post_init__(self) -> None:
         if not self.stages:

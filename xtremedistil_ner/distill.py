@@ -267,7 +267,12 @@ class Distiller:
         prefixes = [p if p == "projection" else f"student.{p}" for p in stage.trainable]
         set_trainable(model, prefixes)
         params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = make_adam(params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        # distill.embedding_grad = "sparse": the table's gradient holds only the rows of the batch's pieces
+        sparse_rows = self.cfg.embedding_grad == "sparse" and model.student.embedding.weight.requires_grad
+        model.student.embedding.sparse = sparse_rows
+        optimizer = make_adam(
+            params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay, sparse_rows=sparse_rows
+        )
         wrapped, optimizer = acc.prepare(model, optimizer)
         lengths = data.features.lengths().tolist()
         total = max(1, math.ceil(steps_per_epoch(lengths, self.cfg.batch_size) * stage.epochs))
@@ -350,6 +355,7 @@ class Distiller:
         result.words_per_second = words / max(result.seconds - result.eval_seconds, 1e-9)
         result.best_metric = float(best if best is not None else 0.0)
         model.load_state_dict(best_state)
+        model.student.embedding.sparse = False
         self._carry = (metric, result.best_metric)
         set_trainable(model, [n for n, _ in model.named_parameters()])
         if store is not None:

@@ -71,15 +71,27 @@ def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None
 
 
 def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
+    """The transfer set of ``lang``: ``data.transfer`` (capped), then every line of ``data.raw_text``."""
+    transfer = _read_transfer_base(cfg, lang, data, train_full)
+    return transfer + _read_text_file(cfg, "raw_text", lang) if cfg.raw_text else transfer
+
+
+def _read_transfer_base(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
     if cfg.transfer == "train-rest":  # the unlabeled rest beyond the gold budget
         return [s.unlabeled() for s in _cap(train_full[cfg.max_train_per_lang :], cfg.max_transfer_per_lang)]
     if cfg.transfer in SPLITS:
         source = train_full if cfg.transfer == "train" else getattr(data, cfg.transfer)
         return [s.unlabeled() for s in _cap(source, cfg.max_transfer_per_lang)]
-    path = Path(cfg.transfer.format(lang=lang))
+    return _cap(_read_text_file(cfg, "transfer", lang), cfg.max_transfer_per_lang)
+
+
+def _read_text_file(cfg: DataConfig, key: str, lang: str) -> list[Sentence]:
+    """The unlabeled text file named by the path template ``data.<key>`` for ``lang``."""
+    template = getattr(cfg, key)
+    path = Path(template.format(lang=lang))
     if not path.is_file():
-        raise DataError(path, None, f"transfer file for {lang} not found (data.transfer = {cfg.transfer!r})")
-    return _cap(read_transfer_text(path, lang, cfg.encoding), cfg.max_transfer_per_lang)
+        raise DataError(path, None, f"{key} file for {lang} not found (data.{key} = {template!r})")
+    return read_transfer_text(path, lang, cfg.encoding)
 
 
 def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = True) -> Corpus:
