@@ -66,3 +66,17 @@ def test_entity_floor_repeats_sentences_with_entities_in_sparse_train_data(tmp_p
     assert entity_floor(dense, 0.5) is dense
     with pytest.raises(RecipeError, match="entity_floor"):
         config_from_dict({"data": {"entity_floor": 1.0}}, "r.toml")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"langs": "de,tr", "raw_text": "more.txt"}, "one file for several languages"),
+        ({"langs": "all", "transfer": "unlabeled.txt"}, "one file for several languages"),
+        ({"langs": "de", "raw_text": "more/{language}.txt"}, "only {lang} may stand in braces"),
+    ],
+)
+def test_text_file_templates_are_checked_when_the_recipe_is_read(data, message):
+    with pytest.raises(RecipeError, match=message):
+        config_from_dict({"data": data}, "r.toml")
+    config_from_dict({"data": {**data, "langs": "de", "raw_text": "more/{lang}.txt"}}, "r.toml")  # fine

@@ -81,6 +81,21 @@ class DataConfig:
             raise ValueError("data.entity_floor must be in [0, 1) (0 = off)")
         if self.transfer == "train-rest" and self.max_train_per_lang == 0:
             raise ValueError("data.transfer = 'train-rest' needs data.max_train_per_lang > 0 (the gold budget)")
+        paths = {"raw_text": self.raw_text}
+        if self.transfer not in ("train", "dev", "test", "train-rest"):
+            paths["transfer"] = self.transfer
+        for key, template in paths.items():
+            if not template:
+                continue
+            try:
+                template.format(lang="xx")
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"data.{key} = {template!r}: only {{lang}} may stand in braces") from None
+            if "{lang}" not in template and (self.langs == "all" or "," in self.langs):
+                raise ValueError(
+                    f"data.{key} = {template!r} is one file for several languages: put {{lang}} in the path "
+                    "(e.g. 'more/{lang}.txt')"
+                )
 
 
 @dataclass(frozen=True)
@@ -236,8 +251,8 @@ class DistillConfig:
         evals_per_stage: dev evaluations per stage (the stage's start counts as a candidate too).
         embedding_grad: ``dense`` (Adam over the whole embedding table at every step) or ``sparse`` (in stages
             that train the table, only the rows of the pieces in a batch get a gradient and an update, their
-            Adam moments advanced as torch's ``SparseAdam`` does): cheaper steps, other arithmetic, so other
-            figures (docs/RESULTS.md).
+            Adam moments advanced as torch's ``SparseAdam`` does): other arithmetic, so other figures; one
+            process only (docs/RESULTS.md).
     """
 
     stages: tuple[StageConfig, ...] = field(default_factory=_default_stages)

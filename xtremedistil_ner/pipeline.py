@@ -412,6 +412,8 @@ def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Ru
         pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see malloc_tuning.py)
     set_seed(cfg.seed)
     state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+    if cfg.distill.embedding_grad == "sparse" and state.accelerator.num_processes > 1:
+        raise XdnerError('distill.embedding_grad = "sparse" runs in one process only (use "dense" with several)')
     out.mkdir(parents=True, exist_ok=True)
     if state.accelerator.is_main_process:
         write_json(out / "config.json", {"command": sys.argv, **cfg.to_dict()})
