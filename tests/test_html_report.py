@@ -99,6 +99,7 @@ def test_student_directory_carries_a_model_card_and_loads_in_a_fresh_process(smo
     card = (smoke_run / "student" / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---\nlanguage:\n- de\n- hi\n")
     assert "| de |" in card and "load_tagger(" in card and "{p[" not in card
+    assert "Unlabeled transfer text, labeled by the teacher: the train split, labels dropped." in card
     assert (smoke_run / "student" / "recipe.json").is_file()
     code = (
         "import sys; from xtremedistil_ner import load_tagger; "
@@ -127,3 +128,12 @@ def test_report_json_reads_back_into_the_same_types(smoke_run, tmp_path):
     (broken / "report.json").write_text(json.dumps({"name": "x"}), encoding="utf-8")
     result = CliRunner().invoke(app, ["report", str(broken)])
     assert result.exit_code == 2 and "not a report of xdner distill" in result.output
+
+
+def test_model_card_names_the_unlabeled_text():
+    from xtremedistil_ner.model_card import _transfer_text
+
+    assert _transfer_text({"transfer": "train-rest"}) == "the train sentences after the gold budget, labels dropped"
+    assert _transfer_text({"transfer": "u/{lang}.txt", "raw_text": "more/{lang}.txt"}) == (
+        "`u/{lang}.txt`, and `more/{lang}.txt`"
+    )

@@ -24,6 +24,18 @@ def _f1(scores: LanguageScores | None) -> float | None:
     return scores.overall.f1 if scores else None
 
 
+def _transfer_text(data: dict[str, Any]) -> str:
+    """Where the unlabeled text the student learned from came from (``data.transfer`` and ``data.raw_text``)."""
+    transfer = data.get("transfer", "train")
+    if transfer == "train-rest":
+        text = "the train sentences after the gold budget, labels dropped"
+    elif transfer in ("train", "dev", "test"):
+        text = f"the {transfer} split, labels dropped"
+    else:
+        text = f"`{transfer}`"
+    return text + (f", and `{data['raw_text']}`" if data.get("raw_text") else "")
+
+
 def model_card(report: Report, recipe: dict[str, Any]) -> str:
     """Markdown with YAML front matter (``language``, ``tags``, ``metrics``) for ``STUDENT/README.md``."""
     ok = report.scored()
@@ -69,9 +81,10 @@ def model_card(report: Report, recipe: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- Teacher: {source}; tokenizer shared with the student unless stated in the recipe.",
-        f"- Data: `{data.get('data_dir', '?')}` (WikiANN format), caps per language: train "
+        f"- Data: `{data.get('data_dir', '?')}` (format {data.get('format', 'auto')}), caps per language: train "
         f"{data.get('max_train_per_lang', 0) or 'all'}, transfer {data.get('max_transfer_per_lang', 0) or 'all'}, "
         f"dev {data.get('max_dev_per_lang', 0) or 'all'}, test {data.get('max_test_per_lang', 0) or 'all'}.",
+        f"- Unlabeled transfer text, labeled by the teacher: {_transfer_text(data)}.",
         f"- Stages: {', '.join(s.name for s in report.stages)}; each keeps its best dev checkpoint.",
         f"- Seed {report.seed}; the full recipe is `recipe.json` beside this card.",
         "",
