@@ -84,6 +84,9 @@ def test_sparse_folder_with_raw_text_feeds_the_transfer_set(tmp_path) -> None:
     # the folder's train text (capped at 3) and then every raw line, all without labels
     assert [" ".join(s.tokens) for s in data.transfer[3:]] == raw_lines and len(data.transfer) == 3 + 5
     assert all(s.tags is None for s in data.transfer)
+    like = write_sparse_folder(src, SparseSpec("da", size=20, dense=4, join=1, raw=10, raw_like_folder=True), out)
+    # 10 lines, 2 of them whole sentences (the folder's 4 in 20), the rest entity-free fragments
+    assert like["raw"]["sentences"] == 10 and 0 < like["raw"]["entity_share"] < stats["raw"]["entity_share"]
     with pytest.raises(XdnerError, match="left for --raw"):
         write_sparse_folder(src, SparseSpec("da", size=20, dense=4, join=1, raw=50, seed=0), out)
 

@@ -567,6 +567,9 @@ def bench_sparse(
     raw: Annotated[
         int, typer.Option(help="Unused train sentences of LANG added as unlabeled text (data.raw_text); 0 = none.")
     ] = 0,
+    raw_like_folder: Annotated[
+        bool, typer.Option(help="Make the --raw lines as sparse as the folder (whole sentences in its share).")
+    ] = False,
     seed: SeedOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -576,7 +579,8 @@ def bench_sparse(
     (sentences with their entity spans cut out, JOIN fragments per line), 2.1% of words inside entities by
     default for Danish (WikiANN: ~34%); dev likewise, test left as it is. With --raw N, N other train sentences
     of LANG, labels dropped, go to OUT/data/LANG/raw.txt and into the transfer set (data.raw_text): the
-    student then learns entities from the teacher's labels on text that has them. Then distils OUT/data exactly
+    student then learns entities from the teacher's labels on text that has them (--raw-like-folder: raw lines
+    as sparse as the folder, which does not help, docs/RESULTS.md). Then distils OUT/data exactly
     as a user's own folder, and writes OUT/sparse.json beside the usual reports. The default recipe (single-hi)
     sets data.entity_floor = 0.5; --set data.entity_floor=0 shows the teacher collapsing to all-O without it.
 
@@ -587,7 +591,7 @@ def bench_sparse(
     from xtremedistil_ner.report import render_table
 
     cfg = _run(lambda p: _load(recipe, None, None, seed, set_))
-    spec = SparseSpec(lang, size, dense, join, raw, cfg.seed)
+    spec = SparseSpec(lang, size, dense, join, raw, raw_like_folder, cfg.seed)
     report, stats = _run(lambda p: run_sparse(cfg, out, spec, p))
     out_console.print(render_table(report))
     for split, st in stats.items():

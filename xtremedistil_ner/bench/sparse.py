@@ -43,6 +43,8 @@ class SparseSpec:
         join: entity-free fragments joined into each filler sentence.
         raw: train sentences the folder does not use, written unlabeled to ``<lang>/raw.txt`` and added to the
             transfer set (``data.raw_text``): more text of the language, as a user would add (0 = none).
+        raw_like_folder: make those ``raw`` lines as sparse as the folder: the folder's share of whole
+            sentences, the rest entity-free fragments, one a line (too few sentences are left to join three).
         seed: the shuffle's seed.
     """
 
@@ -51,6 +53,7 @@ class SparseSpec:
     dense: int = 600
     join: int = 3
     raw: int = 0
+    raw_like_folder: bool = False
     seed: int = 13
 
 
@@ -110,7 +113,8 @@ def write_sparse_folder(data_dir: Path, spec: SparseSpec, out: Path) -> dict[str
     file's statistics (the raw text's entity share from the labels it was written without).
     """
     stats: dict[str, Any] = {}
-    lang, raw = spec.lang, []
+    lang = spec.lang
+    raw: list[Sentence] = []
     for split in ("train", "dev", "test"):
         path = find_split(data_dir, lang, split)
         if path is None:
@@ -118,9 +122,12 @@ def write_sparse_folder(data_dir: Path, spec: SparseSpec, out: Path) -> dict[str
         sentences = read_labeled(path, lang)
         if split == "train":
             sentences, rest = sparsify(sentences, spec.size, spec.dense, spec.join, spec.seed)
-            if len(rest) < spec.raw:
+            if spec.raw_like_folder:
+                raw, _ = sparsify(rest, spec.raw, spec.raw * spec.dense // spec.size, 1, spec.seed)
+            elif len(rest) < spec.raw:
                 raise XdnerError(f"sparse data: {len(rest)} {lang} train sentences left for --raw {spec.raw}")
-            raw = rest[: spec.raw]
+            else:
+                raw = rest[: spec.raw]
         elif split == "dev":
             sentences, _ = sparsify(sentences, spec.size // 10, spec.dense // 10, spec.join, spec.seed)
         write_text(out / lang / f"{split}.tsv", to_tsv(sentences))
