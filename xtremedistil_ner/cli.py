@@ -580,7 +580,7 @@ def bench_sparse(
     default for Danish (WikiANN: ~34%); dev likewise, test left as it is. With --raw N, N other train sentences
     of LANG, labels dropped, go to OUT/data/LANG/raw.txt and into the transfer set (data.raw_text): the
     student then learns entities from the teacher's labels on text that has them (--raw-like-folder: raw lines
-    as sparse as the folder, which does not help, docs/RESULTS.md). Then distils OUT/data exactly
+    as sparse as the folder, which helps far less, docs/RESULTS.md). Then distils OUT/data exactly
     as a user's own folder, and writes OUT/sparse.json beside the usual reports. The default recipe (single-hi)
     sets data.entity_floor = 0.5; --set data.entity_floor=0 shows the teacher collapsing to all-O without it.
 
