@@ -21,6 +21,9 @@ from xtremedistil_ner.errors import RecipeError
 Objective = Literal["hidden", "soft", "hard", "gold"]
 
 
+SPLITS = ("train", "dev", "test")  # a data folder's splits; each can also serve as the transfer set
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the labeled and transfer data come from and how much of it a run uses.
@@ -82,7 +85,7 @@ class DataConfig:
         if self.transfer == "train-rest" and self.max_train_per_lang == 0:
             raise ValueError("data.transfer = 'train-rest' needs data.max_train_per_lang > 0 (the gold budget)")
         paths = {"raw_text": self.raw_text}
-        if self.transfer not in ("train", "dev", "test", "train-rest"):
+        if self.transfer not in (*SPLITS, "train-rest"):
             paths["transfer"] = self.transfer
         for key, template in paths.items():
             if not template:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.atomic_files import write_text
+from xtremedistil_ner.config import SPLITS
 from xtremedistil_ner.evaluate import LanguageScores
 from xtremedistil_ner.report import entity_types_line
 from xtremedistil_ner.results import Report
@@ -29,7 +30,7 @@ def _transfer_text(data: dict[str, Any]) -> str:
     transfer = data.get("transfer", "train")
     if transfer == "train-rest":
         text = "the train sentences after the gold budget, labels dropped"
-    elif transfer in ("train", "dev", "test"):
+    elif transfer in SPLITS:
         text = f"the {transfer} split, labels dropped"
     else:
         text = f"`{transfer}`"

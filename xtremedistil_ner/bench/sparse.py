@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.atomic_files import write_json, write_text
-from xtremedistil_ner.config import RunConfig
+from xtremedistil_ner.config import SPLITS, RunConfig
 from xtremedistil_ner.data.readers import find_split, read_labeled
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.errors import XdnerError
@@ -115,7 +115,7 @@ def write_sparse_folder(data_dir: Path, spec: SparseSpec, out: Path) -> dict[str
     stats: dict[str, Any] = {}
     lang = spec.lang
     raw: list[Sentence] = []
-    for split in ("train", "dev", "test"):
+    for split in SPLITS:
         path = find_split(data_dir, lang, split)
         if path is None:
             raise XdnerError(f"{data_dir}/{lang}: no {split} split")

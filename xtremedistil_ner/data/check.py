@@ -10,11 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xtremedistil_ner.config import SPLITS
 from xtremedistil_ner.data.readers import find_split, read_labeled
 from xtremedistil_ner.data.tags import TagVocab, bio_spans
 from xtremedistil_ner.errors import DataError
-
-SPLITS = ("train", "dev", "test")
 
 
 @dataclass

@@ -6,14 +6,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xtremedistil_ner.config import DataConfig
+from xtremedistil_ner.config import SPLITS, DataConfig
 from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import DataError, XdnerError
 from xtremedistil_ner.languages import resolve_langs
-
-SPLITS = ("train", "dev", "test")
 
 
 @dataclass
@@ -41,7 +39,7 @@ class Corpus:
 
     def tags(self) -> TagVocab:
         """The tag set seen in any labeled split (one tag set for the student, whatever each language has)."""
-        seen = {t for name in ("train", "dev", "test") for s in self.split(name) for t in (s.tags or ())}
+        seen = {t for name in SPLITS for s in self.split(name) for t in (s.tags or ())}
         return TagVocab.from_tags(seen)
 
 
