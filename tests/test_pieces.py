@@ -48,6 +48,9 @@ def test_the_cache_stays_bounded_and_keeps_giving_the_same_pieces(mbert_tokenize
         assert np.array_equal(got.pieces, expected.pieces) and np.array_equal(got.word_offsets, expected.word_offsets)
         assert len(cache) <= 300
     assert cache.featurize([]).pieces.size == 0
+    empty = cache.featurize([[], sentences[0], []])  # blank sentences: no words, offsets still line up
+    assert empty.sentence_offsets.tolist() == [0, 0, len(sentences[0]), len(sentences[0])]
+    assert np.array_equal(empty.pieces, featurize(mbert_tokenizer, [sentences[0]]).pieces)
 
 
 @pytest.mark.parametrize("path", [MBERT, XLMR, LASER], ids=["wordpiece", "sentencepiece-bpe", "unigram"])

@@ -19,8 +19,28 @@ from xtremedistil_ner.runtime.features import Featurized, featurize
 WORDS_PER_ROW = 64  # new words are tokenized as pseudo-sentences of this many words (one tokenizer call)
 
 
+class _Store:
+    """Cached words: ``index`` word -> row; row ``r``'s pieces are ``flat[starts[r] : starts[r] + counts[r]]``."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.starts = np.zeros(0, np.int64)
+        self.counts = np.zeros(0, np.int64)
+        self.flat = np.zeros(0, np.int64)
+
+    def add(self, words: list[str], new: Featurized) -> None:
+        """Append ``words`` (all new) with their pieces as featurized one word a slot."""
+        self.index.update(zip(words, range(len(self.index), len(self.index) + len(words)), strict=True))
+        self.starts = np.concatenate([self.starts, new.word_offsets[:-1] + len(self.flat)])
+        self.counts = np.concatenate([self.counts, np.diff(new.word_offsets)])
+        self.flat = np.concatenate([self.flat, new.pieces])
+
+
 class PieceCache:
     """Featurizes word-split sentences, tokenizing each distinct word once.
+
+    The pieces of a batch are gathered from the cache with NumPy (one dictionary look-up per word, no per-word
+    list copies).
 
     Args:
         tokenizer: the student's tokenizer (Hugging Face fast, or a :class:`~.features.BareTokenizer`).
@@ -31,39 +51,37 @@ class PieceCache:
     def __init__(self, tokenizer: Any, max_words: int = 100_000) -> None:
         self.tokenizer = tokenizer
         self.max_words = max_words
-        self._pieces: dict[str, list[int]] = {}
+        self._store = _Store()
 
     def __len__(self) -> int:
-        return len(self._pieces)
+        return len(self._store.index)
 
     def clear(self) -> None:
         """Forget every cached word."""
-        self._pieces.clear()
+        self._store = _Store()
 
     def featurize(self, sentences: Sequence[Sequence[str]]) -> Featurized:
         """Same arrays as ``featurize(tokenizer, sentences)``; only words not seen before reach the tokenizer."""
         distinct = dict.fromkeys(w for s in sentences for w in s)
-        # one call with more distinct words than the bound goes through a throwaway dict
-        known = self._pieces if len(distinct) <= self.max_words else {}
-        missing = [w for w in distinct if w not in known]
-        if len(known) + len(missing) > self.max_words:
-            known.clear()
+        # one call with more distinct words than the bound goes through a throwaway store
+        store = self._store if len(distinct) <= self.max_words else _Store()
+        missing = [w for w in distinct if w not in store.index]
+        if len(store.index) + len(missing) > self.max_words:
+            store = self._store = _Store()
             missing = list(distinct)
         if missing:
             rows = [missing[i : i + WORDS_PER_ROW] for i in range(0, len(missing), WORDS_PER_ROW)]
-            new = featurize(self.tokenizer, rows)
-            offsets = new.word_offsets.tolist()
-            flat = new.pieces.tolist()
-            for i, word in enumerate(missing):
-                known[word] = flat[offsets[i] : offsets[i + 1]]
-        sentence_offsets = [0]
-        word_offsets = [0]
-        pieces: list[int] = []
-        for sentence in sentences:
-            for word in sentence:
-                pieces.extend(known[word])
-                word_offsets.append(len(pieces))
-            sentence_offsets.append(len(word_offsets) - 1)
-        return Featurized(
-            np.asarray(sentence_offsets, np.int64), np.asarray(word_offsets, np.int64), np.asarray(pieces, np.int64)
-        )
+            store.add(missing, featurize(self.tokenizer, rows))
+        index = store.index
+        n_words = sum(len(s) for s in sentences)
+        # shape: (n_words,), the cache row of every word in order
+        rows_of = np.fromiter((index[w] for s in sentences for w in s), np.int64, count=n_words)
+        counts = store.counts[rows_of]
+        word_offsets = np.zeros(n_words + 1, np.int64)
+        np.cumsum(counts, out=word_offsets[1:])
+        # piece k of the batch sits at flat[start of its word + (k - first piece of its word in the batch)]
+        shift = np.repeat(store.starts[rows_of] - word_offsets[:-1], counts)
+        pieces = store.flat[shift + np.arange(len(shift), dtype=np.int64)]
+        sentence_offsets = np.zeros(len(sentences) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, sentences), np.int64, count=len(sentences)), out=sentence_offsets[1:])
+        return Featurized(sentence_offsets, word_offsets, pieces)

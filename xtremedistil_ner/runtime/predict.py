@@ -112,11 +112,9 @@ def predict_words(
     for i, text in enumerate(texts):
         path, scores = decoded.get(i, ([], []))
         tag_strings = tags.decode(path)
-        out.append(
-            Prediction(
-                text, tuple(words[i]), tuple(tag_strings), tuple(entities_of(words[i], tag_strings, scores, text))
-            )
-        )
+        # O is tag id 0: a sentence tagged all O has no entity to look for
+        found = entities_of(words[i], tag_strings, scores, text) if any(path) else ()
+        out.append(Prediction(text, tuple(words[i]), tuple(tag_strings), tuple(found)))
     return out
 
 
