@@ -67,3 +67,23 @@ def test_two_processes_match_one(tmp_path):
     for who in ("teacher_f1", "student_f1"):
         gap = 100 * abs(r3["macro"][who] - r1["macro"][who])
         assert gap <= TOL, f"{who}: {r1['macro'][who]:.4f} on 1 process vs {r3['macro'][who]:.4f} on 2"
+
+
+def test_sparse_embedding_rows_are_refused_on_two_processes(tmp_path):
+    """``distill.embedding_grad = "sparse"`` has no DDP path: two processes stop at once with a one-line reason."""
+    need_shared()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    args = ["--recipe", str(ROOT / "recipes" / "smoke.toml"), "--out", str(tmp_path / "run")]
+    args += ["--set", "distill.embedding_grad=sparse"]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    proc = subprocess.run(
+        [*launch, "-m", "xtremedistil_ner", "distill", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    assert 'embedding_grad = "sparse" runs in one process only' in proc.stdout + proc.stderr
+    assert not (tmp_path / "run" / "config.json").exists()  # refused before the run directory is written
