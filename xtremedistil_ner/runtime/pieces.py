@@ -20,20 +20,38 @@ WORDS_PER_ROW = 64  # new words are tokenized as pseudo-sentences of this many w
 
 
 class _Store:
-    """Cached words: ``index`` word -> row; row ``r``'s pieces are ``flat[starts[r] : starts[r] + counts[r]]``."""
+    """Cached words: ``index`` word -> row; row ``r``'s pieces are ``flat[starts[r] : starts[r] + counts[r]]``.
+
+    The arrays grow by doubling, so adding a few words to a large cache copies nothing most of the time.
+    """
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
-        self.starts = np.zeros(0, np.int64)
-        self.counts = np.zeros(0, np.int64)
-        self.flat = np.zeros(0, np.int64)
+        self.starts = np.zeros(1024, np.int64)
+        self.counts = np.zeros(1024, np.int64)
+        self.flat = np.zeros(4096, np.int64)
+        self.n_flat = 0
 
     def add(self, words: list[str], new: Featurized) -> None:
         """Append ``words`` (all new) with their pieces as featurized one word a slot."""
-        self.index.update(zip(words, range(len(self.index), len(self.index) + len(words)), strict=True))
-        self.starts = np.concatenate([self.starts, new.word_offsets[:-1] + len(self.flat)])
-        self.counts = np.concatenate([self.counts, np.diff(new.word_offsets)])
-        self.flat = np.concatenate([self.flat, new.pieces])
+        first, n_pieces = len(self.index), len(new.pieces)
+        self.starts = _room(self.starts, first, first + len(words))
+        self.counts = _room(self.counts, first, first + len(words))
+        self.flat = _room(self.flat, self.n_flat, self.n_flat + n_pieces)
+        self.starts[first : first + len(words)] = new.word_offsets[:-1] + self.n_flat
+        self.counts[first : first + len(words)] = np.diff(new.word_offsets)
+        self.flat[self.n_flat : self.n_flat + n_pieces] = new.pieces
+        self.n_flat += n_pieces
+        self.index.update(zip(words, range(first, first + len(words)), strict=True))
+
+
+def _room(array: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``array`` if it holds ``need`` items, else a copy of its first ``used`` items in one at least twice as long."""
+    if need <= len(array):
+        return array
+    grown = np.empty(max(need, 2 * len(array)), array.dtype)
+    grown[:used] = array[:used]
+    return grown
 
 
 class PieceCache:
