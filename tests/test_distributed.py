@@ -25,12 +25,17 @@ RECIPE = ROOT / "recipes" / "dist-check.toml"
 TOL = 3.0  # macro F1 points
 
 
-def _distill(out: Path, processes: int) -> None:
+def _launch(out: Path, processes: int, recipe: Path = RECIPE, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``xdner distill`` in a subprocess, through torchrun when ``processes`` > 1."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    args = ["-m", "xtremedistil_ner", "distill", "--recipe", str(RECIPE), "--out", str(out)]
+    args = ["-m", "xtremedistil_ner", "distill", "--recipe", str(recipe), "--out", str(out), *extra]
     if processes > 1:
         args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *args]
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+
+
+def _distill(out: Path, processes: int) -> None:
+    proc = _launch(out, processes)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
@@ -72,18 +77,8 @@ def test_two_processes_match_one(tmp_path):
 def test_sparse_embedding_rows_are_refused_on_two_processes(tmp_path):
     """``distill.embedding_grad = "sparse"`` has no DDP path: two processes stop at once with a one-line reason."""
     need_shared()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    args = ["--recipe", str(ROOT / "recipes" / "smoke.toml"), "--out", str(tmp_path / "run")]
-    args += ["--set", "distill.embedding_grad=sparse"]
-    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    proc = subprocess.run(
-        [*launch, "-m", "xtremedistil_ner", "distill", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run = tmp_path / "run"
+    proc = _launch(run, 2, ROOT / "recipes" / "smoke.toml", "--set", "distill.embedding_grad=sparse")
     assert proc.returncode != 0
     assert 'embedding_grad = "sparse" runs in one process only' in proc.stdout + proc.stderr
-    assert not (tmp_path / "run" / "config.json").exists()  # refused before the run directory is written
+    assert not (run / "config.json").exists()  # refused before the run directory is written

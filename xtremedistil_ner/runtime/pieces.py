@@ -91,7 +91,8 @@ class PieceCache:
             rows = [missing[i : i + WORDS_PER_ROW] for i in range(0, len(missing), WORDS_PER_ROW)]
             store.add(missing, featurize(self.tokenizer, rows))
         index = store.index
-        n_words = sum(len(s) for s in sentences)
+        lengths = np.fromiter(map(len, sentences), np.int64, count=len(sentences))
+        n_words = int(lengths.sum())
         # shape: (n_words,), the cache row of every word in order
         rows_of = np.fromiter((index[w] for s in sentences for w in s), np.int64, count=n_words)
         counts = store.counts[rows_of]
@@ -101,5 +102,5 @@ class PieceCache:
         shift = np.repeat(store.starts[rows_of] - word_offsets[:-1], counts)
         pieces = store.flat[shift + np.arange(len(shift), dtype=np.int64)]
         sentence_offsets = np.zeros(len(sentences) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, sentences), np.int64, count=len(sentences)), out=sentence_offsets[1:])
+        np.cumsum(lengths, out=sentence_offsets[1:])
         return Featurized(sentence_offsets, word_offsets, pieces)
