@@ -9,8 +9,7 @@ from xtremedistil_ner.checkpoint import load_student
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.runtime.crf import marginals, viterbi
-from xtremedistil_ner.runtime.features import dense_inputs, featurize
-from xtremedistil_ner.serve.exportable import ExportableEmissions
+from xtremedistil_ner.runtime.features import featurize
 from xtremedistil_ner.serve.torch_backend import TorchBackend
 from xtremedistil_ner.student.crf import CRF
 from xtremedistil_ner.student.vocab import make_batch
@@ -30,15 +29,24 @@ def loaded(smoke_run):
     return load_student(smoke_run / "student")
 
 
-def test_exportable_graph_equals_the_student_at_real_words(loaded):
-    features = featurize(loaded.tokenizer, _sentences(9))
-    ids = list(range(9))
+def test_onnx_graph_equals_the_student_and_padding_never_leaks(loaded, tmp_path):
+    from xtremedistil_ner.runtime.onnx import OnnxBackend
+    from xtremedistil_ner.serve.onnx_export import export_onnx
+
+    backend = OnnxBackend(export_onnx(loaded.model, tmp_path, int8=False).model, loaded.lookup)
+    sentences = [["Paris"], *_sentences(8), WORDS]  # one word, ragged lengths, the longest last
+    features = featurize(loaded.tokenizer, sentences)
+    ids = list(range(len(sentences)))
     batch = make_batch(features, loaded.lookup, ids)
     with torch.no_grad():
-        expected = loaded.model(batch).emissions
-        pieces, counts = dense_inputs(features, loaded.lookup, ids)
-        got = ExportableEmissions(loaded.model)(torch.from_numpy(pieces), torch.from_numpy(counts))
-    assert torch.allclose(got[batch.mask], expected[batch.mask], atol=1e-5)
+        expected = loaded.model(batch).emissions.numpy()
+    got, lengths = backend.emissions(features, ids)
+    mask = batch.mask.numpy()
+    assert lengths.tolist() == [len(s) for s in sentences]
+    assert np.allclose(got[mask], expected[mask], atol=1e-5)
+    for i in ids:  # alone, without the batch's padding, each sentence gets the same emissions
+        alone, _ = backend.emissions(features, [i])
+        assert np.allclose(alone[0], got[i, : len(sentences[i])], atol=1e-5)
 
 
 def test_numpy_crf_equals_torch_crf_and_brute_force():
