@@ -139,7 +139,7 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
         else:
             pieces, counts = dense_inputs(features, backend.lookup, ids)
             feeds = {"piece_ids": pieces, "piece_counts": counts}
-            model_only = partial(backend.session.run, None, feeds)
+            model_only = partial(backend.session_for(len(ids)).run, None, feeds)
 
         cold = partial(_predict, tagger, texts, None)  # a fresh word cache at every call
         warm = partial(_predict, tagger, texts, PieceCache(tokenizer))  # one cache for all calls

@@ -34,41 +34,63 @@ def require_onnxruntime() -> Any:
     return onnxruntime
 
 
+SMALL_BATCH = 8  # fewer sentences than this run on one thread (docs/RESULTS.md, "One bidirectional LSTM node")
+
+
 class OnnxBackend:
     """ONNX Runtime emissions + NumPy CRF: the :class:`~xtremedistil_ner.runtime.predict.Backend` of an export.
+
+    With ``threads=0`` a batch of fewer than :data:`SMALL_BATCH` sentences runs on a second, single-threaded
+    session (made on first use): handing a small LSTM step to a second thread costs more than it saves.
 
     Args:
         model: ``model.onnx`` or ``model.int8.onnx`` (``crf.json`` beside it).
         lookup: ``(tokenizer_size,)`` tokenizer id -> student id.
-        threads: intra-op threads (0: ONNX Runtime's default).
+        threads: intra-op threads for every batch (0: ONNX Runtime's default, one thread for small batches).
     """
 
     def __init__(self, model: Path, lookup: np.ndarray, threads: int = 0) -> None:
-        ort = require_onnxruntime()
         crf_path = model.parent / "crf.json"
         if not model.is_file() or not crf_path.is_file():
             raise XdnerError(f"{model.parent}: no exported student (run: xdner export STUDENT)")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        # no busy-waiting between runs: spinning intra-op threads steal the CPU from the tokenizer and the
-        # NumPy decoder that run between two model calls (the whole text -> entities path got slower)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.model = model
+        self.threads = threads
+        self.session = _session(model, threads)
+        self._small: Any = None if threads == 0 else self.session
         self.crf = CrfScores.from_dict(json.loads(crf_path.read_text(encoding="utf-8")))
         self.lookup = lookup
+
+    def session_for(self, batch: int) -> Any:
+        """The session that runs a batch of ``batch`` sentences."""
+        if batch >= SMALL_BATCH:
+            return self.session
+        if self._small is None:
+            self._small = _session(self.model, 1)
+        return self._small
 
     def emissions(self, features: Featurized, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(batch, seq, num_tags)`` emissions and ``(batch,)`` lengths of sentences ``ids``."""
         pieces, counts = dense_inputs(features, self.lookup, list(ids))
-        (emissions,) = self.session.run(None, {"piece_ids": pieces, "piece_counts": counts})
+        (emissions,) = self.session_for(len(ids)).run(None, {"piece_ids": pieces, "piece_counts": counts})
         return emissions, (counts > 0).sum(1)
 
     def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
         """Viterbi paths and the marginal of each chosen tag."""
         emissions, lengths = self.emissions(features, ids)
         return decode_with_scores(emissions, lengths, self.crf)
+
+
+def _session(model: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session on ``model`` with ``threads`` intra-op threads (0: its default)."""
+    ort = require_onnxruntime()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    # no busy-waiting between runs: spinning intra-op threads steal the CPU from the tokenizer and the
+    # NumPy decoder that run between two model calls (the whole text -> entities path got slower)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 def load_bare_tokenizer(student_dir: Path) -> BareTokenizer:
