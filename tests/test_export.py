@@ -155,7 +155,7 @@ def test_single_sentence_python_path_equals_the_batched_numpy_path():
             p.mul_(20)
     scores = crf.export_scores()
     rng = np.random.default_rng(4)
-    for length in (1, 2, 5, 31):
+    for length in (1, 2, 5, 31, 100):
         emissions = (rng.standard_normal((1, length, len(tags))) * 5).astype(np.float32)
         padded = np.concatenate([emissions, np.zeros((1, 3, len(tags)), np.float32)], axis=1)
         batch = np.concatenate([padded, rng.standard_normal((1, length + 3, len(tags))).astype(np.float32)])

@@ -8,7 +8,7 @@ equals :meth:`CRF.decode` and never emits ``O -> I-X``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import add, mul
+from operator import add
 
 import numpy as np
 
@@ -113,13 +113,14 @@ def decode_with_scores(
 ) -> list[tuple[list[int], list[float]]]:
     """Viterbi paths and the posterior marginal of each chosen tag, per sentence.
 
-    A lone sentence takes a plain-Python path: with ~7 tags, NumPy's per-call overhead on tiny arrays costs
-    more than the arithmetic (docs/RESULTS.md, "Measurements behind code choices").
+    A lone sentence takes its own path: Viterbi in plain Python (with ~7 tags, NumPy's per-call overhead on tiny
+    arrays costs more than the arithmetic; docs/RESULTS.md, "Measurements behind code choices") and marginals
+    by log-depth matrix products.
     """
     if emissions.shape[0] == 1:
         n = int(lengths[0])
-        rows = emissions[0, :n].astype(np.float64).tolist()
-        path = _viterbi_one(rows, crf)
+        rows = emissions[0, :n].astype(np.float64)
+        path = _viterbi_one(rows.tolist(), crf)
         one = _marginals_one(rows, crf)
         return [(path, [one[t][tag] for t, tag in enumerate(path)])]
     paths = _viterbi_paths(emissions, lengths, crf)
@@ -161,25 +162,32 @@ def _probability_space(crf: CrfScores) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return start, trans, end
 
 
-def _scaled(values: list[float]) -> list[float]:
-    total = sum(values)
-    return [x / total for x in values]
+def _marginals_one(emissions: np.ndarray, crf: CrfScores) -> list[list[float]]:
+    """:func:`marginals` of one sentence, ``(n_words, num_tags)`` float64 in, lists out.
 
-
-def _marginals_one(emissions: list[list[float]], crf: CrfScores) -> list[list[float]]:
-    """:func:`marginals` of one sentence (scaled forward-backward in probability space), as lists."""
-    tags = range(len(crf.start))
-    start_p, trans, end_p = _probability_space(crf)
-    rows, cols = trans.tolist(), trans.T.tolist()  # rows[i][j] = cols[j][i] = weight of i -> j
-    weights = np.exp(np.asarray(emissions) - np.max(emissions, axis=1, keepdims=True)).tolist()
-    start, end = start_p.tolist(), end_p.tolist()
-    alphas = [_scaled(list(map(mul, start, weights[0])))]
-    for w in weights[1:]:
-        prev = alphas[-1]
-        alphas.append(_scaled([sum(map(mul, prev, cols[j])) * w[j] for j in tags]))
-    betas = [end]
-    for w in reversed(weights[1:]):
-        nxt = list(map(mul, w, betas[-1]))
-        betas.append(_scaled([sum(map(mul, rows[i], nxt)) for i in tags]))
-    betas.reverse()
-    return [_scaled(list(map(mul, a, b))) for a, b in zip(alphas, betas, strict=True)]
+    Log-depth instead of one step per word: ``alpha_t`` is ``alpha_0`` times the product of the step matrices
+    ``M_1 .. M_t`` (``M_t = trans * w_t``), ``beta_t`` the product ``M_{t+1} .. M_{n-1}`` times ``end``; all
+    prefix and suffix products come from ``log2(n)`` batched matrix products (Hillis-Steele), each rescaled
+    (scales cancel in the normalisation). Equal to the step-by-step recursion to ~1e-15, 2.5x faster on one
+    32-word sentence (docs/RESULTS.md, "One bidirectional LSTM node per layer").
+    """
+    start, trans, end = _probability_space(crf)
+    emit = emissions
+    n = len(emit)
+    # shape: (n, num_tags), per-position constants cancel in the normalisation
+    weights = np.exp(emit - emit.max(1, keepdims=True))
+    # shape: (n - 1, num_tags, num_tags): M_t = trans * w_t (to), for t = 1 .. n - 1
+    steps = trans[None] * weights[1:, None, :]
+    prefix, suffix = steps.copy(), steps[::-1].copy()
+    span = 1
+    while span < n - 1:
+        prefix[span:] = prefix[:-span] @ prefix[span:]
+        suffix[span:] = suffix[span:] @ suffix[:-span]
+        prefix /= prefix.sum((1, 2), keepdims=True)
+        suffix /= suffix.sum((1, 2), keepdims=True)
+        span *= 2
+    first = start * weights[0]
+    alpha = np.concatenate([first[None], first @ prefix])
+    beta = np.concatenate([suffix[::-1] @ end, end[None]])
+    post = alpha * beta
+    return (post / post.sum(1, keepdims=True)).tolist()
