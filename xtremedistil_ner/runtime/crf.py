@@ -57,7 +57,7 @@ def _viterbi_paths(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -
         total = score[:, :, None] + crf.transitions + emissions[:, t, None, :]
         best = total.argmax(1)
         history.append(best)
-        step = np.take_along_axis(total, best[:, None, :], 1)[:, 0]
+        step = total.max(1)
         score = np.where((t < lengths)[:, None], step, score) if ragged else step
     rows = np.arange(batch)
     current = (score + crf.end).argmax(1)
