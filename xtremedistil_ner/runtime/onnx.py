@@ -54,7 +54,6 @@ class OnnxBackend:
         if not model.is_file() or not crf_path.is_file():
             raise XdnerError(f"{model.parent}: no exported student (run: xdner export STUDENT)")
         self.model = model
-        self.threads = threads
         self.session = _session(model, threads)
         self._small: Any = None if threads == 0 else self.session
         self.crf = CrfScores.from_dict(json.loads(crf_path.read_text(encoding="utf-8")))

@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
 from torch import nn
 
 from xtremedistil_ner.atomic_files import atomic_write, write_json
+from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.runtime.onnx import require_onnxruntime
-from xtremedistil_ner.serve.onnx_graph import LstmDirection, StudentWeights, emissions_graph
 from xtremedistil_ner.student.model import StudentTagger
+
+if TYPE_CHECKING:  # onnx is an optional dependency: imported where an export starts
+    from xtremedistil_ner.serve.onnx_graph import LstmDirection, StudentWeights
 
 # The embedding Gather stays float32: quantizing it cost 0.15 points of entity agreement with PyTorch on the 39
 # WikiANN test sets (99.36% -> 99.54% without it, per-channel LSTM/MatMul weights) and saves no time.
@@ -36,6 +39,8 @@ class Exported:
 
 def _direction(lstm: nn.LSTM, suffix: str) -> LstmDirection:
     """One direction (``""`` forward, ``"_reverse"`` backward) of a one-layer bidirectional LSTM."""
+    from xtremedistil_ner.serve.onnx_graph import LstmDirection
+
     return LstmDirection(
         *(
             getattr(lstm, f"{name}_l0{suffix}").detach().cpu().numpy()
@@ -46,6 +51,8 @@ def _direction(lstm: nn.LSTM, suffix: str) -> LstmDirection:
 
 def student_weights(model: StudentTagger) -> StudentWeights:
     """The arrays of ``model`` that its emissions graph needs."""
+    from xtremedistil_ner.serve.onnx_graph import StudentWeights
+
     layers = []
     for lstm in model.lstm:
         assert isinstance(lstm, nn.LSTM) and lstm.bidirectional and lstm.num_layers == 1
@@ -62,6 +69,12 @@ def student_weights(model: StudentTagger) -> StudentWeights:
 def export_onnx(model: StudentTagger, out: Path, int8: bool = True) -> Exported:
     """Export ``model``'s emissions to ``out/model.onnx`` (and ``model.int8.onnx``), and its CRF to ``crf.json``."""
     require_onnxruntime()
+    try:
+        import onnx
+
+        from xtremedistil_ner.serve.onnx_graph import emissions_graph
+    except ImportError:
+        raise XdnerError("ONNX export needs onnx: pip install 'xtremedistil_ner[export]'") from None
     graph = emissions_graph(student_weights(model))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "model.onnx", lambda tmp: onnx.save(graph, str(tmp)))
