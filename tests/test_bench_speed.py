@@ -54,6 +54,7 @@ def test_ratios_are_teacher_over_student():
     table = to_markdown(report)
     assert "| mBERT | student (PyTorch) | 50.0x | 250x | 500x | 250x |" in table
     assert "| mBERT | 50,000 | 500.00 | - | 500.00 |" in table  # a teacher has no warm column
+    assert "| student (PyTorch) | 100% | 200% | 100% | - |" in table  # model ms / end-to-end ms, students only
 
 
 def test_warm_end_to_end_keeps_its_word_cache_and_cold_starts_empty(smoke_run):

@@ -413,6 +413,23 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {lat['batch/model']:.2f} | {lat['single/end_to_end']:.2f} | {cell(lat, 'single/end_to_end_warm')} | "
             f"{lat['single/model']:.2f} | {m['words_per_second']['batch/end_to_end']:,.0f} | {m['peak_rss_mb']:.0f} |"
         )
+    students = [m for m in report["models"] if m["kind"] != "hf"]
+    if students:
+        lines += [
+            "",
+            "Share of the student's end-to-end time spent in the model (the rest: word splitting, tokenizer, CRF,",
+            "spans):",
+            "",
+            "| model | batch e2e | batch e2e warm | single e2e | single e2e warm |",
+            "|---|---|---|---|---|",
+        ]
+        for m in students:
+            cells = []
+            for label in ("batch", "single"):
+                for key in ("end_to_end", "end_to_end_warm"):
+                    total = m["latency_ms"].get(f"{label}/{key}")
+                    cells.append(f"{100 * m['latency_ms'][f'{label}/model'] / total:.0f}%" if total else "-")
+            lines.append(f"| {m['name']} | " + " | ".join(cells) + " |")
     if report["ratios"]:
         lines += [
             "",
