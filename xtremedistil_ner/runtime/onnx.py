@@ -84,9 +84,9 @@ def _session(model: Path, threads: int) -> Any:
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    # no busy-waiting between runs: spinning intra-op threads steal the CPU from the tokenizer and the
-    # NumPy decoder that run between two model calls (the whole text -> entities path got slower)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # intra-op threads busy-wait briefly between runs (ONNX Runtime's default): text -> entities is faster so
+    # with the one-LSTM-node graph (docs/RESULTS.md, "One bidirectional LSTM node per layer")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
