@@ -413,7 +413,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {lat['batch/model']:.2f} | {lat['single/end_to_end']:.2f} | {cell(lat, 'single/end_to_end_warm')} | "
             f"{lat['single/model']:.2f} | {m['words_per_second']['batch/end_to_end']:,.0f} | {m['peak_rss_mb']:.0f} |"
         )
-    students = [m for m in report["models"] if m["kind"] != "hf"]
+    students = [m for m in report["models"] if m["kind"].startswith("student")]  # as ratios() picks them
     if students:
         lines += [
             "",
