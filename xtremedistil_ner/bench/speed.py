@@ -61,6 +61,11 @@ class Measurement:
 WARMUP_SECONDS = 2.0
 
 
+def is_student(kind: str) -> bool:
+    """Whether a model of ``kind`` (see :class:`ModelSpec`) is one of the student's runtimes."""
+    return kind.startswith("student")
+
+
 def median_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
     """Median wall time of ``fn`` in ms over ``repeats`` runs, after at least ``warmup`` untimed runs and 2 s.
 
@@ -230,7 +235,7 @@ def worker_main(spec_path: str) -> None:
     """Entry of one worker process: read the spec JSON, measure, print one JSON line."""
     job = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     spec = ModelSpec(**job["spec"])
-    repeats = job["repeats"] if spec.kind.startswith("student") else job["teacher_repeats"]
+    repeats = job["repeats"] if is_student(spec.kind) else job["teacher_repeats"]
     args = (spec, job["batch"], job["single"], job["warmup"], repeats)
     m = _hf_worker(*args) if spec.kind == "hf" else _student_worker(*args)
     m.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -371,7 +376,7 @@ def _torch_threads() -> int:
 
 def ratios(report: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """``{teacher: {student runtime: {"params" | latency key: teacher / student}}}`` for every pair."""
-    students = [m for m in report["models"] if m["kind"].startswith("student")]
+    students = [m for m in report["models"] if is_student(m["kind"])]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for m in report["models"]:
         if m["kind"] != "hf":
@@ -413,7 +418,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {lat['batch/model']:.2f} | {lat['single/end_to_end']:.2f} | {cell(lat, 'single/end_to_end_warm')} | "
             f"{lat['single/model']:.2f} | {m['words_per_second']['batch/end_to_end']:,.0f} | {m['peak_rss_mb']:.0f} |"
         )
-    students = [m for m in report["models"] if m["kind"].startswith("student")]  # as ratios() picks them
+    students = [m for m in report["models"] if is_student(m["kind"])]
     if students:
         lines += [
             "",
