@@ -51,7 +51,7 @@ ROWS = {
     ),
     "non-UTF-8 bytes": (lambda d: _append(d / "hi/dev.tsv", b"caf\xe9\tO\n"), ["not UTF-8"], 6),
     "empty file": (lambda d: (d / "tr/test.tsv").write_bytes(b""), ["empty file"], None),
-    "missing split": (lambda d: (d / "de/dev.tsv").unlink(), ["missing split 'dev'"], None),
+    "missing split": (lambda d: (d / "de/test.tsv").unlink(), ["missing split 'test'"], None),
 }
 
 
@@ -95,12 +95,12 @@ def test_blank_lines_and_trailing_whitespace_are_fine(tmp_path, tiny_data):
     assert json.loads((out / "report.json").read_text())["languages"]["de"]["sentences"]["train_full"] == 6
 
 
-def test_unknown_language_code(tmp_path, tiny_data):
+def test_malformed_language_code(tmp_path, tiny_data):
     data = _data(tmp_path, tiny_data)
     result = runner.invoke(
-        app, ["distill", "--recipe", str(_recipe(tmp_path, data)), "--langs", "de,xx", "--out", str(tmp_path / "r")]
+        app, ["distill", "--recipe", str(_recipe(tmp_path, data)), "--langs", "de,d3", "--out", str(tmp_path / "r")]
     )
-    assert result.exit_code == 2 and "unknown language code(s) xx" in result.output
+    assert result.exit_code == 2 and "not a language code: 'd3'" in result.output
 
 
 def test_empty_transfer_file(tmp_path, tiny_data):

@@ -49,11 +49,11 @@ def test_bad_recipe_is_one_line_error_and_exit_2(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_unknown_language_is_an_error(tmp_path):
+def test_malformed_language_code_is_an_error(tmp_path):
     result = runner.invoke(
-        app, ["distill", "--recipe", str(ROOT / "recipes/smoke.toml"), "--langs", "de,xx", "--out", str(tmp_path)]
+        app, ["distill", "--recipe", str(ROOT / "recipes/smoke.toml"), "--langs", "de,Deutsch", "--out", str(tmp_path)]
     )
-    assert result.exit_code == 2 and "unknown language code(s) xx" in result.output
+    assert result.exit_code == 2 and "not a language code: 'Deutsch'" in result.output
 
 
 def _smoke(out: Path, data: Path | None = None) -> dict:
@@ -203,12 +203,19 @@ def test_data_check_counts_and_problems(tmp_path, tiny_data):
     lines = (data / "hi" / "train.tsv").read_text(encoding="utf-8").splitlines()
     tokens = lines[1].split("\t")[0].split()
     lines[1] = " ".join(tokens) + "\t" + " ".join(["O"] * (len(tokens) - 1) + ["I-PER"])  # I-PER after O
+    lines[2] = " ".join(lines[1].split("\t")[0].split()) + "\t" + lines[1].split("\t")[1]  # a second sentence
     (data / "hi" / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (data / "de" / "dev.tsv").unlink()
-    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi"])
+    repaired = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "hi"])
+    assert repaired.exit_code == 0, repaired.output  # a run repairs these: not a problem that stops it
+    text = " ".join(repaired.output.split())
+    assert "2 entities opened by I- without B- in 2 sentence(s), the first at" in text
+    assert "train.tsv:2 (I-PER after O at word" in text and "'repair', the default" in text
+    assert "0 problem(s) found" in text
+    (data / "de" / "test.tsv").unlink()
+    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi", "--invalid-bio", "error"])
     assert result.exit_code == 1
     text = " ".join(result.output.split())
-    assert "missing split 'dev'" in text and "I-PER after O" in text and "2 problem(s) found" in text
+    assert "missing split 'test'" in text and "a run stops at the first" in text and "2 problem(s) found" in text
 
 
 def test_recipe_show_resolves_defaults_and_overrides():
@@ -284,3 +291,29 @@ def test_distill_on_universal_ner_and_latin1_conll_with_different_label_sets(tmp
     markdown = (out / "report.md").read_text()
     assert "PER, ORG, LOC, MISC, OTH (en has no MISC; es has no OTH)" in markdown
     assert "PER, ORG, LOC, MISC, OTH" in (out / "student" / "README.md").read_text()
+    # evaluate reads only the test split, in the folder's encoding, and scores what the run scored
+    (data / "es" / "train.txt").write_bytes(b"\xff\xfe broken\n")  # never opened when scoring test
+    scored = runner.invoke(app, ["evaluate", str(out / "student"), "--data", str(data), "--encoding", "latin-1"])
+    assert scored.exit_code == 0, scored.output
+    for code in ("en", "es"):
+        row = next(line for line in scored.output.splitlines() if line.strip("│ ").startswith(f"{code} "))
+        f1 = float([c.strip() for c in row.strip("│").split("│")][3])
+        assert f1 == pytest.approx(100 * report["languages"][code]["student"]["f1"], abs=0.006)
+    assert "macro (2)" in scored.output
+    utf8 = runner.invoke(app, ["evaluate", str(out / "student"), "--data", str(data), "--langs", "es"])
+    assert utf8.exit_code == 2 and "not UTF-8" in utf8.output and "test.txt" in utf8.output
+
+
+def test_a_language_outside_the_41_trains_and_is_named_by_its_code(tmp_path, monkeypatch):
+    need_shared()
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "tiny" / "de", data / "zh")
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["distill", "--recipe", "recipes/smoke.toml", "--data", str(data), "--langs", "zh", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["languages"]["zh"]["status"] == "ok" and report["languages"]["zh"]["name"] == "zh"
+    assert "- zh" in (out / "student" / "README.md").read_text()

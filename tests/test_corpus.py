@@ -80,3 +80,69 @@ def test_text_file_templates_are_checked_when_the_recipe_is_read(data, message):
     with pytest.raises(RecipeError, match=message):
         config_from_dict({"data": data}, "r.toml")
     config_from_dict({"data": {**data, "langs": "de", "raw_text": "more/{lang}.txt"}}, "r.toml")  # fine
+
+
+def test_mention_swaps_are_gold_sentences_with_same_type_mentions_swapped(tiny_data):
+    from xtremedistil_ner.data.augment import mention_swaps
+    from xtremedistil_ner.data.readers import read_labeled
+    from xtremedistil_ner.data.tags import bio_spans
+
+    gold = read_labeled(tiny_data / "de" / "train.tsv", "de")
+    made = mention_swaps(gold, 30, seed="de")
+    assert len(made) == 30 and all(s.tags is None and s.lang == "de" for s in made)
+    assert made == mention_swaps(gold, 30, seed="de") and made != mention_swaps(gold, 30, seed="other")
+    mentions = {(kind, s.tokens[a:b]) for s in gold for a, b, kind in bio_spans(s.tags)}
+
+    # each made sentence is a gold sentence with each span's words replaced by a gold mention of the span's type
+    def explains(new, source):
+        at, i = 0, 0
+        for a, b, kind in bio_spans(source.tags):
+            if new.tokens[i : i + a - at] != source.tokens[at:a]:
+                return False
+            i += a - at
+            fits = [m for k, m in mentions if k == kind and new.tokens[i : i + len(m)] == m]
+            if not fits:
+                return False
+            i, at = i + len(fits[0]), b  # a greedy match suffices on this fixture's distinct mentions
+        return new.tokens[i:] == source.tokens[at:]
+
+    assert all(any(explains(s, g) for g in gold if g.has_entity) for s in made)
+    assert len({s.tokens for s in made}) > 5  # not one sentence repeated
+    assert mention_swaps([g.unlabeled() for g in gold], 5) == [] and mention_swaps(gold, 0) == []
+
+
+def test_augment_adds_to_the_transfer_set(tiny_data):
+    plain = load_corpus(DataConfig(data_dir=str(tiny_data)), ("de",)).languages["de"].transfer
+    more = load_corpus(DataConfig(data_dir=str(tiny_data), augment=7), ("de",)).languages["de"].transfer
+    assert more[: len(plain)] == plain and len(more) == len(plain) + 7
+
+
+def test_a_missing_dev_split_is_held_out_of_train(tmp_path, tiny_data):
+    import shutil
+
+    from xtremedistil_ner.data.corpus import cap_notes
+    from xtremedistil_ner.errors import DataError
+
+    shutil.copytree(tiny_data / "de", tmp_path / "de")
+    (tmp_path / "de" / "dev.tsv").unlink()
+    full = load_corpus(DataConfig(data_dir=str(tiny_data)), ("de",)).languages["de"].train
+    cfg = DataConfig(data_dir=str(tmp_path), dev_from_train=0.2, transfer="train")
+    corpus = load_corpus(cfg, ("de",))
+    data = corpus.languages["de"]
+    assert data.dev_from_train and [s.tokens for s in data.dev] == [s.tokens for s in full[-1:]]
+    assert [s.tokens for s in data.train] == [s.tokens for s in full[:-1]]
+    assert [s.tokens for s in data.transfer] == [s.tokens for s in full[:-1]]  # dev text is not transfer text
+    assert "no dev split for de" in cap_notes(cfg, corpus)[0]
+    with pytest.raises(DataError, match=r"missing split 'dev'.*dev_from_train"):
+        load_corpus(DataConfig(data_dir=str(tmp_path), dev_from_train=0.0), ("de",))
+
+
+def test_cap_notes_say_what_a_cap_cut(tiny_data):
+    from xtremedistil_ner.data.corpus import cap_notes
+
+    cfg = DataConfig(data_dir=str(tiny_data), max_train_per_lang=2)
+    (note,) = cap_notes(cfg, load_corpus(cfg, ("de", "hi")))
+    assert "train capped at the first 2 sentences per language" in note and "de 5, hi 5" in note
+    assert (
+        cap_notes(DataConfig(data_dir=str(tiny_data)), load_corpus(DataConfig(data_dir=str(tiny_data)), ("de",))) == []
+    )

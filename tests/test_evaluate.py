@@ -60,3 +60,25 @@ def test_scores_round_trip_through_dicts_and_group_by_language():
     assert macro_f1(scores) == pytest.approx(scores["de"].overall.f1 / 2)
     for value in scores.values():
         assert LanguageScores.from_dict(value.to_dict()) == value
+
+
+def test_teacher_agreement_breaks_ties_of_dev_f1_and_needs_teacher_tags():
+    import numpy as np
+
+    from xtremedistil_ner.distill import DevSet, WordTargets, teacher_agreement
+
+    dev = DevSet(features=None, gold=[["O", "O"], ["O"]], langs=["de", "de"], teacher=WordTargets(np.array([0, 1, 0])))
+    assert teacher_agreement([[0, 1], [0]], dev) == 1.0
+    assert teacher_agreement([[0, 0], [1]], dev) == pytest.approx(1 / 3)
+    assert teacher_agreement([[0, 1], [0]], DevSet(None, dev.gold, dev.langs, None)) == -1.0  # gold-only: no teacher
+
+
+def test_bench_spacy_without_a_working_spacy_python_is_a_clear_error(tmp_path, tiny_data):
+    from typer.testing import CliRunner
+
+    from xtremedistil_ner.cli import app
+
+    args = ["bench", "spacy", "--spacy-python", str(tmp_path / "nope" / "python"), "--data", str(tiny_data)]
+    result = CliRunner().invoke(app, [*args, "--langs", "de", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "cannot run it" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "out" / "de" / "train.jsonl").is_file()  # what spaCy would train on, written first

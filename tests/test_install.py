@@ -53,6 +53,6 @@ def test_wheel_runs_recipes_by_name_from_another_directory(tmp_path):
     header = next(line for line in done.stdout.splitlines() if "teacher_f1" in line)
     assert all(name in header for name in ("student_f1", "retention", "gold_only_f1", "gain_over_gold"))
     assert "…" not in done.stdout
-    assert "student: gold/all: 0/" in done.stderr
+    assert "gold-only student: gold/all: 0/" in done.stderr  # the baseline is named in its progress lines
     for noise in ("Loading weights", "Writing model shards", "MISSING", "it/s]"):
         assert noise not in done.stderr

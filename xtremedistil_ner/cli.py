@@ -215,7 +215,7 @@ def distill(
 
     Examples:
       xdner distill --langs all
-      xdner distill --recipe recipes/single-de.toml --data my_data --out runs/de
+      xdner distill --recipe single --langs de --data my_data --out runs/de   # your own folder, one language
       xdner distill --set data.max_transfer_per_lang=2000 --out runs/small
 
     Rerunning a killed run with the same --out resumes it (see README, "Crash and resume").
@@ -308,25 +308,47 @@ teacher_app.command(
 def evaluate(
     student: Annotated[Path, typer.Argument(help="A student directory (e.g. runs/latest/student).")],
     recipe: RecipeOpt = None,
-    langs: LangsOpt = None,
+    langs: Annotated[
+        str | None,
+        typer.Option(
+            help="Codes to score, e.g. 'de,hi' or 'all' (the 41). Default: with --data, every language folder "
+            "holding the split; else the recipe's languages."
+        ),
+    ] = None,
     data: DataOpt = None,
-    split: Annotated[str, typer.Option(help="Which split to score: test or dev.")] = "test",
+    split: Annotated[str, typer.Option(help="Which split to score: test or dev (no other split is read).")] = "test",
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of the data files, e.g. latin-1 (overrides recipe).")
+    ] = None,
+    set_: SetOpt = None,
 ) -> None:
     """Score a saved student per language (word-level seqeval) on a data folder.
+
+    Only the scored split is read. The recipe's cap (data.max_test_per_lang / max_dev_per_lang) applies and is
+    printed; --set data.max_test_per_lang=0 scores every sentence.
 
     Examples:
       xdner evaluate runs/latest/student
       xdner evaluate runs/latest/student --langs de,hi --split dev
-      xdner evaluate runs/latest/student --data my_data
+      xdner evaluate runs/nl/student --data conll2002 --encoding latin-1 --set data.max_test_per_lang=0
     """
+    from xtremedistil_ner.data.corpus import language_dirs
     from xtremedistil_ner.evaluate import macro_scores
     from xtremedistil_ner.pipeline import evaluate_student
 
-    cfg = _run(lambda p: _load(recipe, langs, data, None))
+    if split not in ("dev", "test"):
+        _fail(f"--split {split!r}: expected test or dev")
+    if data is not None and langs is None:
+        langs = ",".join(language_dirs(data, split)) or None
+        if langs is None:
+            _fail(f"{data}: no language folder holds a {split} split (expected DIR/<lang>/{split}.<ext>)")
+    cfg = _run(lambda p: _load(recipe, langs, data, None, set_, encoding))
     scores = _run(lambda p: evaluate_student(student, cfg, split))
+    cap = getattr(cfg.data, f"max_{split}_per_lang")
+    capped = f", first {cap:,} sentences per language (data.max_{split}_per_lang)" if cap else ""
     from rich.table import Table
 
-    table = Table(title=f"student {student} on {split} (seqeval {cfg.eval.mode})")
+    table = Table(title=f"student {student} on {split} (seqeval {cfg.eval.mode}{capped})")
     for col in ("lang", "precision", "recall", "f1", "support"):
         table.add_column(col, justify="right")
     for lang, s in scores.items():
@@ -556,6 +578,45 @@ def bench_lowres(
     out_console.print((out / "LOWRES.md").read_text(encoding="utf-8"))
 
 
+@bench_app.command("spacy")
+def bench_spacy(
+    spacy_python: Annotated[
+        str,
+        typer.Option(
+            help="The Python of a separate environment with spaCy (python -m venv E && E/bin/pip install spacy)."
+        ),
+    ],
+    recipe: RecipeOpt = "single",
+    langs: LangsOpt = None,
+    data: DataOpt = None,
+    out: OutOpt = Path("runs/bench-spacy"),
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of the data files, e.g. latin-1.")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """SpaCy trained on the same gold (its CPU "efficiency" NER config, its defaults), scored like our students.
+
+    spaCy is not a dependency: give the Python of an environment that has it. Each language's train, dev and
+    test (the recipe's caps) go to OUT/<lang>/*.jsonl; spaCy trains there (best on dev); its test predictions are
+    scored with the same seqeval as every report. Writes OUT/spacy.json.
+
+    Examples:
+      xdner bench spacy --spacy-python ~/spacy-env/bin/python --langs zh --data uner --out runs/spacy-zh
+    """
+    from xtremedistil_ner.bench.spacy_compare import run_spacy_baseline
+
+    cfg = _run(lambda p: _load(recipe, langs, data, None, set_, encoding))
+    summary = _run(lambda p: run_spacy_baseline(cfg, out, spacy_python))
+    rows = [
+        (
+            lang,
+            f"F1 {100 * r['scores']['f1']:.2f}, spaCy {r['spacy']}, {r['train_sentences']:,} train "
+            f"sentences, {r['seconds']:.0f} s",
+        )
+        for lang, r in summary["languages"].items()
+    ]
+    _summary(f"xdner bench spacy ({out}/spacy.json)", rows)
+
+
 @bench_app.command("sparse")
 def bench_sparse(
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name or TOML file.")] = "single-hi",
@@ -723,12 +784,16 @@ def data_check(
         str, typer.Option("--format", help="auto (from each file's content), tsv, conll, iob2 or prefix.")
     ] = "auto",
     encoding: EncodingOpt = "utf-8",
+    invalid_bio: Annotated[
+        str, typer.Option(help="What the run will do with an entity opened by I- (data.invalid_bio): repair or error.")
+    ] = "repair",
 ) -> None:
     """Sentences, words and entities per language, split and type, and every problem found (nothing is trained).
 
     Every entity type the files hold gets a column (PER, ORG, LOC first; MISC, OTH or any other after).
-    Exit code 1 when a problem was found (a line that would stop a run, an invalid IOB2 sequence, a missing
-    split). Examples:
+    Entities opened by I- without B- are counted per file, with what a run does with them (read as B- by
+    default). Exit code 1 when something would stop a run (a line no reader accepts, a missing split, or I-
+    openings under --invalid-bio error). Examples:
       xdner data check --data ../shared/data/wikiann --langs de,hi,sv
       xdner data check --data conll2002 --langs es,nl --encoding latin-1
     """
@@ -747,19 +812,23 @@ def data_check(
         check_encoding(encoding)
     except ValueError as exc:
         _fail(f"--encoding: {exc}")
+    if invalid_bio not in ("repair", "error"):
+        _fail(f"--invalid-bio {invalid_bio!r}: expected repair or error")
     codes = _run(lambda p: resolve_langs(langs or "all"))
-    results = [check_language(data, code, fmt, encoding) for code in codes]
+    results = [check_language(data, code, fmt, encoding, invalid_bio) for code in codes]
     types = TagVocab.from_tags(f"B-{t}" for r in results for t in r.types).types
     table = Table(title=f"data check: {data}")
     for col in ("lang", "train", "dev", "test", "words (train)", *types, "problems"):
         table.add_column(col, justify="left" if col in ("lang", "problems") else "right")
     problems: list[str] = []
+    repairs: list[str] = []
     for code, result in zip(codes, results, strict=True):
         if not result.has_data:
             table.add_row(code, "-", "-", "-", "-", *("-" for _ in types), "no data", style="dim")
             continue
         found = result.problems()
         problems += [f"{code}: {p}" for p in found]
+        repairs += [f"{code}: {r}" for r in result.repairs()]
         s = result.splits
         ents = s["train"].entities
         table.add_row(
@@ -767,13 +836,15 @@ def data_check(
             *(f"{s[n].sentences:,}" if s[n].path else "missing" for n in ("train", "dev", "test")),
             f"{s['train'].words:,}",
             *(f"{ents.get(t, 0):,}" for t in types),
-            str(len(found)) if found else "ok",
+            str(len(found)) if found else ("repaired" if result.repairs() else "ok"),
         )
     if types:
         table.caption = f"{', '.join(types)}: entities in the train split"
     out_console.print(table)
     for line in problems:
         out_console.print(f"- {escape(line)}", soft_wrap=True, highlight=False)
+    for line in repairs:
+        out_console.print(f"- repaired as read: {escape(line)}", soft_wrap=True, highlight=False)
     out_console.print(f"{len(problems)} problem(s) found" + ("" if problems else ": ready to train"))
     if problems:
         raise typer.Exit(code=1)

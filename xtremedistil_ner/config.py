@@ -55,6 +55,14 @@ class DataConfig:
             off; WikiANN, where every sentence has one, is left as it is). The teacher's fine-tuning, the
             student's gold stage and the gold-only student all see the repeated list; ``train_used`` in the
             report counts the repeats.
+        augment: unlabeled sentences per language added to the transfer set, made from the gold train sentences
+            (the gold budget) by mention replacement: a gold sentence holding an entity with every mention swapped
+            for a random gold mention of the same type (``data/augment.py``); the teacher labels them like any
+            transfer text. For a small one-language folder, whose own text gives the student little teacher
+            signal (0 = none; docs/RESULTS.md).
+        dev_from_train: a language with train and test but no dev split gets the last this share of its train
+            sentences as dev (held out of the gold and of the transfer set; checkpoints are chosen on it), and
+            the run says so (0 = a missing dev split is an error).
     """
 
     data_dir: str = "../shared/data/wikiann"
@@ -71,8 +79,14 @@ class DataConfig:
     invalid_bio: Literal["error", "repair"] = "repair"
     zero_shot_langs: str = ""
     entity_floor: float = 0.0
+    augment: int = 0
+    dev_from_train: float = 0.1
 
     def __post_init__(self) -> None:
+        if self.augment < 0:
+            raise ValueError("data.augment must be >= 0 (0 = none)")
+        if not 0.0 <= self.dev_from_train < 0.5:
+            raise ValueError("data.dev_from_train must be in [0, 0.5) (0 = a missing dev split is an error)")
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):
             if getattr(self, name) < 0:
                 raise ValueError(f"data.{name} must be >= 0 (0 = no cap)")

@@ -141,6 +141,16 @@ def macro_dev_f1(pred: Sequence[Sequence[int]], dev: DevSet, tags: TagVocab, mod
     return float(np.mean([score(g, p, mode).overall.f1 for g, p in by_lang.values()]))
 
 
+def teacher_agreement(pred: Sequence[Sequence[int]], dev: DevSet) -> float:
+    """Share of dev words whose predicted tag id equals the teacher's (-1.0 without teacher dev tags)."""
+    if dev.teacher is None or dev.teacher.tags is None or not len(dev.teacher.tags):
+        return -1.0
+    flat = np.fromiter((t for p in pred for t in p), dtype=np.int64, count=sum(len(p) for p in pred))
+    if len(flat) != len(dev.teacher.tags):
+        return -1.0
+    return float(np.mean(flat == np.asarray(dev.teacher.tags)))
+
+
 def _dev_hidden_mse(model: DistillModel, dev: DevSet, lookup: np.ndarray, accelerator: Accelerator) -> float:
     """Mean over dev words of the projected-hidden MSE; each process scores its share of the sentences."""
     assert dev.teacher is not None and dev.teacher.hidden is not None
@@ -208,7 +218,8 @@ class Distiller:
         self.accelerator = accelerator
         self.seed = seed
         self.eval_mode = eval_mode
-        self._carry: tuple[str, float] | None = None  # (metric, value) of the state the next stage starts from
+        # (metric, value, teacher agreement) of the state the next stage starts from
+        self._carry: tuple[str, float, float] | None = None
 
     def _loss(self, model: nn.Module, stage: Stage, data: TrainSet, ids: list[int], lookup: np.ndarray) -> dict:
         device = self.accelerator.device
@@ -237,8 +248,8 @@ class Distiller:
         """Continue after the finished stages recorded in ``store``: their chosen state, carry and RNG."""
         last = len(finished) - 1
         self.model.load_state_dict(store.finished_model(last))
-        metric, value = finished[last]["carry"]
-        self._carry = (metric, float(value))
+        metric, value, *agree = finished[last]["carry"]
+        self._carry = (metric, float(value), float(agree[0]) if agree else -1.0)
         rng = store.finished_rng(last)
         if rng is not None:
             set_rng(rng)
@@ -282,9 +293,9 @@ class Distiller:
         metric = "dev_hidden_mse" if stage.objective == "hidden" else "dev_macro_f1"
         result = StageResult(stage.name, stage.objective, stage.trainable, total, 0.0, 0.0, metric=metric)
         # The stage's starting point is a candidate too: a stage that never beats it on dev changes nothing.
-        best_state, best = copy.deepcopy(model.state_dict()), None
+        best_state, best, best_agree = copy.deepcopy(model.state_dict()), None, -1.0
         if self._carry is not None and self._carry[0] == metric:
-            best = self._carry[1]
+            best, best_agree = self._carry[1], self._carry[2]
             result.dev_curve.append((0, best))
         begin, words, running, elapsed = LoopPosition(), 0, 0.0, 0.0
         saved = store.checkpoint(index) if store is not None else None
@@ -296,7 +307,7 @@ class Distiller:
                 set_rng(saved.rng)
             p = saved.progress
             begin = LoopPosition(p["step"], p["epoch"], p["position"])
-            words, elapsed, best = p["words"], p["elapsed"], p["best"]
+            words, elapsed, best, best_agree = p["words"], p["elapsed"], p["best"], p.get("best_agree", -1.0)
             result = StageResult.from_dict(p["result"])
             logger.info(f"{stage.name}: resumed at step {begin.step}/{total}")
             if on_step:
@@ -310,7 +321,7 @@ class Distiller:
             return sum(losses.values())  # type: ignore[return-value]
 
         def after_step(done: StepDone) -> None:
-            nonlocal words, running, best, best_state
+            nonlocal words, running, best, best_agree, best_state
             step = done.step
             words += sum(lengths[i] for i in done.global_ids)
             running += float(done.loss)
@@ -324,12 +335,15 @@ class Distiller:
                 )
                 running = 0.0
                 eval_start = time.perf_counter()
-                value = self._dev_metric(stage, dev, lookup)
+                value, agree = self._dev_metric(stage, dev, lookup)
                 result.eval_seconds += time.perf_counter() - eval_start
                 result.dev_curve.append((step, value))
-                better = best is None or (value < best if stage.objective == "hidden" else value > best)
+                # equal dev F1 (a tiny dev set, or one with few entities): the state closer to the teacher wins
+                better = best is None or (
+                    value < best if stage.objective == "hidden" else (value, agree) > (best, best_agree)
+                )
                 if better:
-                    best, result.best_step = value, step
+                    best, best_agree, result.best_step = value, agree, step
                     best_state = copy.deepcopy(model.state_dict())
                 logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
                 if store is not None and step < total:
@@ -341,6 +355,7 @@ class Distiller:
                         "position": done.position + 1,
                         "words": words,
                         "best": best,
+                        "best_agree": best_agree,
                         "elapsed": time.perf_counter() - start,
                         "result": dataclasses.asdict(result),
                     }
@@ -356,14 +371,15 @@ class Distiller:
         result.best_metric = float(best if best is not None else 0.0)
         model.load_state_dict(best_state)
         model.student.embedding.sparse = False
-        self._carry = (metric, result.best_metric)
+        self._carry = (metric, result.best_metric, best_agree)
         set_trainable(model, [n for n, _ in model.named_parameters()])
         if store is not None:
             store.save_finished(index, {"result": dataclasses.asdict(result), "carry": list(self._carry)}, model)
         return result
 
-    def _dev_metric(self, stage: Stage, dev: DevSet, lookup: np.ndarray) -> float:
+    def _dev_metric(self, stage: Stage, dev: DevSet, lookup: np.ndarray) -> tuple[float, float]:
+        """(dev metric, agreement with the teacher's dev tags): the second only breaks ties of the first."""
         if stage.objective == "hidden":
-            return _dev_hidden_mse(self.model, dev, lookup, self.accelerator)
+            return _dev_hidden_mse(self.model, dev, lookup, self.accelerator), 0.0
         pred = predict_tags_gathered(self.accelerator, self.model.student, dev.features, lookup, 256)
-        return macro_dev_f1(pred, dev, self.tags, self.eval_mode)
+        return macro_dev_f1(pred, dev, self.tags, self.eval_mode), teacher_agreement(pred, dev)

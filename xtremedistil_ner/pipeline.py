@@ -25,7 +25,7 @@ from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.cache import TransferCache, run_fingerprint, teacher_scores_key, transfer_key
 from xtremedistil_ner.checkpoint import save_student
 from xtremedistil_ner.config import RunConfig, StageConfig
-from xtremedistil_ner.data.corpus import Corpus, load_corpus
+from xtremedistil_ner.data.corpus import Corpus, cap_notes, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distill import (
@@ -260,8 +260,12 @@ def distill_student(
     dev: DevSet,
     lookup: np.ndarray,
     store: ResumeStore | None = None,
+    label: str = "student",
 ) -> list[StageResult]:
-    """Walk the schedule; return what each stage did (continuing after what ``store`` holds, if given)."""
+    """Walk the schedule; return what each stage did (continuing after what ``store`` holds, if given).
+
+    ``label`` names the student in progress lines (``student``, ``gold-only student``).
+    """
     cfg = state.cfg
     stages = build_schedule(cfg.distill.stages, student.layer_names, cfg.student.freeze_embeddings)
     distiller = Distiller(student, teacher.hidden_size, tags, cfg.distill, state.accelerator, cfg.seed, cfg.eval.mode)
@@ -277,13 +281,15 @@ def distill_student(
         if data is None:
             raise XdnerError(f"stage {stage.name} needs labeled data")
         n_batches = -(-len(data.features) // cfg.distill.batch_size)
-        advance = state.progress.task(f"student: {stage.name}", max(1, int(np.ceil(n_batches * stage.epochs))))
+        advance = state.progress.task(f"{label}: {stage.name}", max(1, int(np.ceil(n_batches * stage.epochs))))
         results.append(distiller.run_stage(stage, data, dev, lookup, advance, store, index))
         if store is not None and store.resumed_from:
             state.progress.note(f"resumed {store.resumed_from} from {store.root}")
             store.resumed_from = ""
         best = results[-1]
-        state.progress.note(f"{stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}")
+        state.progress.note(
+            f"{label}: {stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}"
+        )
     return results
 
 
@@ -322,6 +328,8 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
     with _timed(state, "data"):
         corpus = corpus or load_corpus(cfg.data, langs)
         tags = corpus.tags()
+        for note in cap_notes(cfg.data, corpus):
+            state.progress.note(note)
     with _timed(state, "teacher_train"):
         teacher = ensure_teacher(state, corpus, tags)
     tags = teacher.tags
@@ -364,7 +372,8 @@ def student_side(
             featurize(tokenizer, [s.tokens for s in dev_sentences]),
             [list(s.tags or ()) for s in dev_sentences],
             [s.lang for s in dev_sentences],
-            side.teacher_dev,
+            # a gold-only schedule sees no teacher signal, not even to break ties of dev F1
+            side.teacher_dev if any(st.objective != "gold" for st in cfg.distill.stages) else None,
         )
         sub_state = dataclasses.replace(state, cfg=cfg)
         student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features], tokenizer)
@@ -374,7 +383,8 @@ def student_side(
             acc = state.accelerator
             fingerprint = run_fingerprint(cfg.to_dict(), teacher.fingerprint, corpus)
             store = ResumeStore(resume_dir, fingerprint, acc.process_index, acc.num_processes, acc.wait_for_everyone)
-        stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store)
+        label = name.replace("_", "-") + (" student" if name != "student" else "")
+        stages = distill_student(sub_state, student, tags, teacher, train, gold, dev, lookup, store, label)
     with _timed(state, f"{name}_eval"):
         emit("eval:student")
         test = corpus.split("test")
@@ -501,13 +511,12 @@ def label_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> d
 
 
 def evaluate_student(path: Path, cfg: RunConfig, split: str = "test") -> dict[str, LanguageScores]:
-    """Score a saved student on ``split`` of every language of the recipe's data."""
+    """Score a saved student on ``split`` of every language of the recipe's data (no other split is read)."""
     from xtremedistil_ner.checkpoint import load_student
+    from xtremedistil_ner.data.corpus import load_split
 
-    if split not in ("dev", "test"):
-        raise XdnerError(f"split must be dev or test, got {split!r}")
+    corpus = load_split(cfg.data, resolve_langs(cfg.data.langs), split)
     loaded = load_student(path)
-    corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
     sentences = corpus.split(split)
     features = featurize(loaded.tokenizer, [s.tokens for s in sentences])
     pred = predict_tags(loaded.model, features, loaded.lookup, cfg.eval.batch_size, "cpu")

@@ -62,7 +62,7 @@ def build_report(
     ``gold_only`` (the same-size student trained on the gold labels alone) adds per language ``gold_only`` and
     ``gain_over_gold`` (student F1 - gold-only F1), and the same two figures to the macro average.
     """
-    names = {lang.code: lang.name for lang in load_languages()}
+    names = {lang.code: lang.name for lang in load_languages()}  # other codes are shown as they are
     languages: dict[str, LanguageResult] = {}
     for code in langs:
         if code not in corpus.languages or code not in teacher:

@@ -1,7 +1,7 @@
 """``xdner data check``: what a data folder holds per language and what is wrong with it, without training.
 
-Per language and split: sentences, words, entities per type, and the first problem found (a line that would
-stop a run, or an ``I-X`` after ``O`` that a run would repair).
+Per language and split: sentences, words, entities per type; the first line that would stop a run (a run stops
+there too), and every entity opened by ``I-`` without a ``B-``, counted, with what a run does with them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class SplitCheck:
     words: int = 0
     entities: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,34 +50,76 @@ class LanguageCheck:
         """All problems of the language, a missing dev/test split included."""
         out = [p for s in self.splits.values() for p in s.problems]
         if self.has_data:
-            out += [f"missing split {name!r}" for name, s in self.splits.items() if s.path is None]
+            out += [f"missing split {name!r}" for name, s in self.splits.items() if s.path is None and name != "dev"]
+        return out
+
+    def repairs(self) -> list[str]:
+        """What a run reading the language repairs as it reads (it does not stop for these)."""
+        out = [r for s in self.splits.values() for r in s.repairs]
+        if self.has_data and self.splits["dev"].path is None:
+            out.append("no dev split: a run holds out the last 10% of train as dev (data.dev_from_train)")
         return out
 
 
-def check_split(path: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8") -> SplitCheck:
-    """Counts and problems of one labeled file (never raises on bad data: problems are returned)."""
+def opened_by_inside(tags: tuple[str, ...] | list[str]) -> int:
+    """How many entities of ``tags`` start with ``I-X`` (at the start, after ``O`` or after another type)."""
+    prev, count = "O", 0
+    for tag in tags:
+        count += tag.startswith("I-") and prev[2:] != tag[2:]
+        prev = tag
+    return count
+
+
+def check_split(
+    path: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8", invalid_bio: str = "repair"
+) -> SplitCheck:
+    """Counts and problems of one labeled file (never raises on bad data: problems are returned).
+
+    ``invalid_bio`` is what a run would do with an entity opened by ``I-``: ``repair`` (a note in ``repairs``)
+    or ``error`` (a problem: the run would stop at its line).
+    """
     result = SplitCheck(path)
-    try:  # strict first: a file without problems is read once
-        sentences = read_labeled(path, lang, fmt, invalid_bio="error", encoding=encoding)
-    except DataError as exc:
+    try:
+        sentences = read_labeled(path, lang, fmt, invalid_bio="keep", encoding=encoding)
+    except DataError as exc:  # a line no run can read: the first one is reported, as a run would
         result.problems.append(str(exc))
-        try:  # what a run would read: invalid IOB2 repaired
-            sentences = read_labeled(path, lang, fmt, invalid_bio="repair", encoding=encoding)
-        except DataError as again:
-            if str(again) not in result.problems:
-                result.problems.append(str(again))
-            return result
+        return result
     result.sentences = len(sentences)
+    opened = [opened_by_inside(s.tags or ()) for s in sentences]
     for s in sentences:
         result.words += len(s.tokens)
         result.entities.update(kind for _, _, kind in bio_spans(s.tags or ()))
+    if sum(opened):
+        result_list = result.problems if invalid_bio == "error" else result.repairs
+        result_list.append(
+            _inside_note(path, lang, fmt, encoding, sum(opened), sum(n > 0 for n in opened), invalid_bio)
+        )
     return result
 
 
-def check_language(data_dir: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8") -> LanguageCheck:
+def _inside_note(path: Path, lang: str, fmt: str, encoding: str, spans: int, sentences: int, invalid_bio: str) -> str:
+    """One line for every entity opened by ``I-`` in a file: how many, the first one's line, what a run does."""
+    try:
+        read_labeled(path, lang, fmt, invalid_bio="error", encoding=encoding)
+        first = ""
+    except DataError as exc:  # the strict reader names the first violation's line
+        where = f"{exc.path}:{exc.line}" if exc.line is not None else exc.path
+        first = f", the first at {where} ({exc.problem.split(': ', 1)[-1].split(' (')[0]})"
+    does = (
+        "a run stops at the first (data.invalid_bio = 'error')"
+        if invalid_bio == "error"
+        else "a run reads each as B- (data.invalid_bio = 'repair', the default; 'error' stops instead)"
+    )
+    entities = "entity" if spans == 1 else "entities"
+    return f"{path}: {spans:,} {entities} opened by I- without B- in {sentences:,} sentence(s){first}: {does}"
+
+
+def check_language(
+    data_dir: Path, lang: str, fmt: str = "auto", encoding: str = "utf-8", invalid_bio: str = "repair"
+) -> LanguageCheck:
     """Check the train, dev and test splits of ``lang`` under ``data_dir``."""
     splits = {}
     for name in SPLITS:
         path = find_split(data_dir, lang, name)
-        splits[name] = check_split(path, lang, fmt, encoding) if path is not None else SplitCheck(None)
+        splits[name] = check_split(path, lang, fmt, encoding, invalid_bio) if path is not None else SplitCheck(None)
     return LanguageCheck(lang, splits)

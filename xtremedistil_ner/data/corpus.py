@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xtremedistil_ner.config import SPLITS, DataConfig
+from xtremedistil_ner.data.augment import mention_swaps
 from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
@@ -24,6 +25,7 @@ class LanguageData:
     transfer: list[Sentence] = field(default_factory=list)
     full_sizes: dict[str, int] = field(default_factory=dict)
     zero_shot: bool = False
+    dev_from_train: bool = False
 
 
 @dataclass
@@ -69,9 +71,13 @@ def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None
 
 
 def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
-    """The transfer set of ``lang``: ``data.transfer`` (capped), then every line of ``data.raw_text``."""
+    """The transfer set of ``lang``: ``data.transfer`` (capped), ``data.raw_text``, ``data.augment`` swaps."""
     transfer = _read_transfer_base(cfg, lang, data, train_full)
-    return transfer + _read_text_file(cfg, "raw_text", lang) if cfg.raw_text else transfer
+    if cfg.raw_text:
+        transfer = transfer + _read_text_file(cfg, "raw_text", lang)
+    if cfg.augment:
+        transfer = transfer + mention_swaps(_cap(train_full, cfg.max_train_per_lang), cfg.augment, lang)
+    return transfer
 
 
 def _read_transfer_base(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
@@ -92,6 +98,22 @@ def _read_text_file(cfg: DataConfig, key: str, lang: str) -> list[Sentence]:
     return read_transfer_text(path, lang, cfg.encoding)
 
 
+def _check_data_dir(cfg: DataConfig) -> None:
+    if cfg.format != "hf" and not Path(cfg.data_dir).is_dir():
+        raise XdnerError(
+            f"data directory {cfg.data_dir} not found (relative paths are read from the working directory, "
+            f"here {Path(cfg.data_dir).resolve()}); pass --data DIR, a folder of <lang>/{{train,dev,test}}.<ext>"
+        )
+
+
+def language_dirs(data_dir: str | Path, split: str) -> tuple[str, ...]:
+    """The language folders of ``data_dir`` that hold ``split`` (sorted): what a folder offers by itself."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        return ()
+    return tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and find_split(root, p.name, split)))
+
+
 def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = True) -> Corpus:
     """Read every requested language; a language without a train split is "missing" (no data), not an error.
 
@@ -102,11 +124,7 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
     zero_shot = set(resolve_langs(cfg.zero_shot_langs)) if cfg.zero_shot_langs else set()
     if zero_shot - set(langs):
         raise XdnerError(f"data.zero_shot_langs {' '.join(sorted(zero_shot - set(langs)))} not among data.langs")
-    if cfg.format != "hf" and not Path(cfg.data_dir).is_dir():
-        raise XdnerError(
-            f"data directory {cfg.data_dir} not found (relative paths are read from the working directory, "
-            f"here {Path(cfg.data_dir).resolve()}); pass --data DIR, a folder of <lang>/{{train,dev,test}}.<ext>"
-        )
+    _check_data_dir(cfg)
     languages: dict[str, LanguageData] = {}
     missing: list[str] = []
     for lang in langs:
@@ -114,14 +132,19 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
         if train is None:
             missing.append(lang)
             continue
-        data = LanguageData(full_sizes={"train": len(train)})
-        data.train = entity_floor(_cap(train, cfg.max_train_per_lang), cfg.entity_floor)
+        data = LanguageData()
         for split in ("dev", "test"):
             sentences = _read_split(cfg, lang, split)
+            if sentences is None and split == "dev" and cfg.dev_from_train > 0 and len(train) >= 2:
+                held = max(1, round(len(train) * cfg.dev_from_train))  # the last sentences: no shuffle, no seed
+                train, sentences, data.dev_from_train = train[:-held], train[-held:], True
             if sentences is None:
-                raise DataError(Path(cfg.data_dir) / lang, None, f"missing split '{split}' (train is present)")
+                hint = " (set data.dev_from_train > 0 to hold out part of train)" if split == "dev" else ""
+                raise DataError(Path(cfg.data_dir) / lang, None, f"missing split '{split}' (train is present){hint}")
             data.full_sizes[split] = len(sentences)
             setattr(data, split, _cap(sentences, getattr(cfg, f"max_{split}_per_lang")))
+        data.full_sizes["train"] = len(train)
+        data.train = entity_floor(_cap(train, cfg.max_train_per_lang), cfg.entity_floor)
         if need_transfer:
             data.transfer = _read_transfer(cfg, lang, data, train)
         if lang in zero_shot:  # raw text only: no label of this language reaches training or selection
@@ -132,3 +155,55 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
     if all(data.zero_shot for data in languages.values()):
         raise XdnerError("every language is in data.zero_shot_langs: the teacher needs gold in at least one")
     return Corpus(languages, tuple(missing))
+
+
+def load_split(cfg: DataConfig, langs: tuple[str, ...], split: str) -> Corpus:
+    """Only ``split`` (``dev`` or ``test``) of every requested language, capped as the recipe says.
+
+    What scoring a saved model reads: no other split is opened, so a folder holding only that split (or a
+    train file in another encoding) can be scored. A language without the file is "missing".
+
+    Raises:
+        DataError: a bad file.
+        XdnerError: the data directory does not exist, or no language has the split.
+    """
+    if split not in ("dev", "test"):
+        raise XdnerError(f"split must be dev or test, got {split!r}")
+    _check_data_dir(cfg)
+    languages: dict[str, LanguageData] = {}
+    missing: list[str] = []
+    for lang in langs:
+        sentences = _read_split(cfg, lang, split)
+        if sentences is None:
+            missing.append(lang)
+            continue
+        data = LanguageData(full_sizes={split: len(sentences)})
+        setattr(data, split, _cap(sentences, getattr(cfg, f"max_{split}_per_lang")))
+        languages[lang] = data
+    if not languages:
+        raise XdnerError(f"none of {' '.join(langs)} has a {split} split under {cfg.data_dir}")
+    return Corpus(languages, tuple(missing))
+
+
+def cap_notes(cfg: DataConfig, corpus: Corpus) -> list[str]:
+    """One line per split whose recipe cap cut the data, and one for dev held out of train (printed by a run)."""
+    held = [lang for lang, d in corpus.languages.items() if d.dev_from_train]
+    notes = (
+        [
+            f"data: no dev split for {', '.join(held)}: the last {cfg.dev_from_train:.0%} of train held out as dev "
+            "(data.dev_from_train; not trained on, checkpoints chosen on it)"
+        ]
+        if held
+        else []
+    )
+    for split in SPLITS:
+        cap = getattr(cfg, f"max_{split}_per_lang")
+        cut = {lang: d.full_sizes[split] for lang, d in corpus.languages.items() if d.full_sizes.get(split, 0) > cap}
+        if cap and cut:
+            shown = [f"{lang} {n:,}" for lang, n in list(cut.items())[:4]]
+            sizes = ", ".join(shown) + (f" and {len(cut) - 4} more languages" if len(cut) > 4 else "")
+            notes.append(
+                f"data: {split} capped at the first {cap:,} sentences per language (data.max_{split}_per_lang; "
+                f"the folder has {sizes}); 0 = all"
+            )
+    return notes

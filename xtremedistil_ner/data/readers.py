@@ -9,6 +9,8 @@ Formats (``fmt``):
     ``ID<TAB>token<TAB>tag<TAB>...``; the columns after the tag are ignored.
   * ``prefix``: ``conll`` with Rahimi/XtremeDistil ``lang:token`` prefixes (stripped once, only ``<lang>:``).
   * ``auto``: decided from the content of the first lines, not from the file name.
+A Hugging Face dataset saved to disk (``<split>/`` of ``save_to_disk``, ``<split>.parquet``, ``<split>.jsonl``)
+is read by :mod:`xtremedistil_ner.data.hf_disk`, whatever ``fmt`` says.
 Files are read in ``encoding`` (UTF-8 by default; CoNLL-2002 as published is ``latin-1``). Errors are
 :class:`DataError` naming file, line and problem; a column that does not hold tags is a format problem.
 """
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from xtremedistil_ner.data.hf_disk import find_hf_split, is_hf_source, read_hf_rows
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TAG_PATTERN, bio_problem, repair_bio
 from xtremedistil_ner.errors import DataError
@@ -168,7 +171,7 @@ def detect_format(path: Path, lang: str, encoding: str = "utf-8") -> str:
     return "tsv"
 
 
-def _finish(path: Path, line: int, tokens: list[str], tags: list[str], lang: str, invalid_bio: str) -> Sentence:
+def _finish(path: Path, line: int | None, tokens: list[str], tags: list[str], lang: str, invalid_bio: str) -> Sentence:
     """Build a sentence from tags already checked to be ``O``/``B-X``/``I-X``.
 
     An ``I-X`` after ``O`` is repaired or an error, as ``invalid_bio`` says.
@@ -176,8 +179,11 @@ def _finish(path: Path, line: int, tokens: list[str], tags: list[str], lang: str
     problem = bio_problem(tags)
     if problem:
         if invalid_bio == "error":
-            raise DataError(path, line, f"invalid BIO: {problem} (set data.invalid_bio = 'repair' to fix it)")
-        tags = list(repair_bio(tags))
+            raise DataError(
+                path, line, f"invalid BIO: {problem} (data.invalid_bio = 'repair', the default, reads it as B-)"
+            )
+        if invalid_bio == "repair":  # "keep" (xdner data check) counts the violations itself
+            tags = list(repair_bio(tags))
     return Sentence(tuple(tokens), tuple(tags), lang)
 
 
@@ -251,7 +257,8 @@ def read_labeled(
         path: the file.
         lang: language code attached to every sentence.
         fmt: ``auto``, ``tsv``, ``conll``, ``iob2`` or ``prefix``.
-        invalid_bio: ``repair`` (``I-X`` after ``O`` becomes ``B-X``) or ``error``.
+        invalid_bio: ``repair`` (``I-X`` after ``O`` becomes ``B-X``), ``error``, or ``keep`` (tags as written,
+            violations included: for counting them).
         encoding: the file's text encoding (``utf-8``, ``latin-1``, ...).
 
     Returns:
@@ -262,6 +269,11 @@ def read_labeled(
             ``encoding``.
     """
     path = Path(path)
+    if is_hf_source(path):  # a Hugging Face dataset on disk: its own columns and label names, no text format
+        sentences = list(_read_hf(path, lang, invalid_bio))
+        if not sentences:
+            raise DataError(path, None, "empty dataset (no rows with words)")
+        return sentences
     fmt = detect_format(path, lang, encoding) if fmt == "auto" else fmt
     if fmt == "tsv":
         sentences = list(_read_tsv(path, lang, invalid_bio, encoding))
@@ -288,13 +300,28 @@ def read_transfer_text(path: str | Path, lang: str, encoding: str = "utf-8") -> 
 
 
 def find_split(data_dir: str | Path, lang: str, split: str) -> Path | None:
-    """``DIR/<lang>/<split>.<ext>`` for the first extension that exists, else ``None``."""
+    """``DIR/<lang>/<split>.<ext>`` for the first extension that exists, else a saved Hugging Face dataset.
+
+    The dataset: ``<split>/`` from ``save_to_disk``, ``<split>.parquet`` or ``<split>.jsonl`` (dev may be named
+    ``validation``). ``None`` when there is neither.
+    """
     base = Path(data_dir) / lang
     for ext in SPLIT_EXTENSIONS:
         candidate = base / f"{split}{ext}"
         if candidate.is_file():
             return candidate
-    return None
+    return find_hf_split(base, split)
+
+
+def _read_hf(path: Path, lang: str, invalid_bio: str) -> Iterator[Sentence]:
+    for number, tokens, tags in read_hf_rows(path):
+        bad = next((t for t in tags if not TAG_PATTERN.match(t)), None)
+        if bad is not None:
+            raise DataError(path, None, f"row {number}: format problem: {bad!r} is not a tag (O, B-X or I-X)")
+        try:
+            yield _finish(path, None, tokens, tags, lang, invalid_bio)
+        except DataError as exc:
+            raise DataError(path, None, f"row {number}: {exc.problem}") from None
 
 
 def read_hf_wikiann(name: str, lang: str, split: str) -> list[Sentence]:  # pragma: no cover - needs the hub
