@@ -155,3 +155,32 @@ def test_freeze_layers_keeps_the_bottom_layers_and_rejects_too_many():
     assert all(p.requires_grad for p in model.classifier.parameters())
     with pytest.raises(XdnerError, match="has 2 layers"):
         freeze(model, False, 3)
+
+
+def test_viterbi_decode_gives_valid_iob2_and_keeps_valid_argmax_paths():
+    import itertools
+
+    import numpy as np
+
+    from xtremedistil_ner.data.tags import TagVocab, bio_problem
+    from xtremedistil_ner.teacher import _assemble, iob2_constraints
+
+    tags = TagVocab.from_types(["PER", "LOC"])
+
+    from types import SimpleNamespace
+
+    constraints = iob2_constraints(SimpleNamespace(config=SimpleNamespace(id2label=dict(enumerate(tags.tags)))))
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        logits = rng.normal(size=(4, len(tags))).astype(np.float32) * 3
+        part = [(0, logits, np.zeros((4, 0), np.float16))]
+        argmax = _assemble(list(part)).tags
+        decoded = _assemble(list(part), constraints).tags
+        assert bio_problem(tags.decode(decoded)) is None
+        if bio_problem(tags.decode(argmax)) is None:
+            assert decoded.tolist() == argmax.tolist()
+        else:  # the best valid path by brute force over all IOB2-valid sequences
+            log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+            valid = [p for p in itertools.product(range(len(tags)), repeat=4) if bio_problem(tags.decode(p)) is None]
+            best = max(valid, key=lambda p: sum(log_probs[i, t] for i, t in enumerate(p)))
+            assert decoded.tolist() == list(best)

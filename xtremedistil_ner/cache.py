@@ -47,12 +47,18 @@ def data_fingerprint(sentences: Sequence[Sentence]) -> str:
 def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher: TeacherConfig) -> str:
     """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
     settings = f"pooling={teacher.pooling};layer={teacher.hidden_layer};max_length={teacher.max_length}"
+    settings += f";decode={teacher.decode}" if teacher.decode != "argmax" else ""  # earlier caches stay valid
     return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
 
 
 def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode: str, teacher: TeacherConfig) -> str:
     """What the teacher's saved test scores depend on: teacher, test sentences, seqeval mode, labeling settings."""
     text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{teacher.max_length};{teacher.autocast}"
+    text += "".join(  # settings added later: only when not the default, so earlier saved scores stay valid
+        f";{key}={value}"
+        for key, value, default in (("pooling", teacher.pooling, "first"), ("decode", teacher.decode, "argmax"))
+        if value != default
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

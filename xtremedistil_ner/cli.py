@@ -390,8 +390,10 @@ def predict(
 ) -> None:
     """Tag raw text with a trained student: one sentence a line in, entities out.
 
-    Words are split on spaces and punctuation (multilingual). JSONL lines carry the text and each entity's
-    text, type, character offsets [start, end) and score (mean CRF posterior of its tags). The fastest
+    Words are split on spaces and punctuation (multilingual); text in a script written without spaces
+    (Chinese, Japanese, Thai) must be segmented into words first, as the training data was. JSONL lines carry
+    the text and each entity's text, type, character offsets [start, end) and score (mean CRF posterior of its
+    tags). The fastest
     runtime the student has is used unless --runtime says otherwise (the summary names it).
 
     Examples:

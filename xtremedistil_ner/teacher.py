@@ -27,6 +27,7 @@ from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.results import TeacherInfo
+from xtremedistil_ner.runtime.crf import CrfScores, viterbi
 from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
@@ -434,6 +435,7 @@ def predict_targets(
     per_sentence: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
     remaining = _windows_per_sentence(windows)
     bf16 = use_bf16(cfg.autocast, device)
+    constraints = iob2_constraints(model) if cfg.decode == "viterbi" else None
     for batch_ids in batches:
         group = [windows[i] for i in batch_ids]
         batch = collate(tokenizer, group)
@@ -463,7 +465,7 @@ def predict_targets(
             if remaining[w.sentence] == 0:
                 if stats is not None:
                     stats.sentences += 1
-                yield w.sentence, _assemble(per_sentence.pop(w.sentence))
+                yield w.sentence, _assemble(per_sentence.pop(w.sentence), constraints)
         if on_batch:
             on_batch(len(batch_ids))
 
@@ -475,11 +477,30 @@ def _windows_per_sentence(windows: Sequence[Window]) -> dict[int, int]:
     return counts
 
 
-def _assemble(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> TeacherTargets:
+def iob2_constraints(model: torch.nn.Module) -> CrfScores:
+    """CRF scores that only forbid: ``-1e4`` on IOB2-invalid transitions and starts of the model's labels."""
+    labels: dict[int, str] = dict(model.config.id2label)  # type: ignore[union-attr,arg-type]
+    tags = TagVocab(tuple(labels[i] for i in range(len(labels))))
+    n = len(tags)
+    transitions, start = np.zeros((n, n), np.float32), np.zeros(n, np.float32)
+    for frm, to in tags.forbidden_transitions():
+        transitions[frm, to] = -1e4
+    start[tags.forbidden_starts()] = -1e4
+    return CrfScores(start, transitions, np.zeros(n, np.float32))
+
+
+def _assemble(parts: list[tuple[int, np.ndarray, np.ndarray]], constraints: CrfScores | None = None) -> TeacherTargets:
+    """One sentence's targets from its windows; hard tags by argmax, or by IOB2 Viterbi given ``constraints``."""
     parts.sort(key=lambda p: p[0])
     logits = np.concatenate([p[1] for p in parts]).astype(np.float32)
     hidden = np.concatenate([p[2] for p in parts]).astype(np.float16)
-    return TeacherTargets(logits=logits, hidden=hidden, tags=logits.argmax(-1).astype(np.int64))
+    if constraints is None:
+        tags = logits.argmax(-1).astype(np.int64)
+    else:
+        # shape: (1, n_words, num_tags) word log-probabilities
+        log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+        tags = np.asarray(viterbi(log_probs[None], np.array([len(logits)]), constraints)[0], np.int64)
+    return TeacherTargets(logits=logits, hidden=hidden, tags=tags)
 
 
 @dataclass
