@@ -19,7 +19,7 @@ from xtremedistil_ner.data.corpus import Corpus
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.evaluate import LanguageScores, macro_f1
-from xtremedistil_ner.languages import load_languages
+from xtremedistil_ner.languages import language_name
 from xtremedistil_ner.results import (
     Caps,
     EvalInfo,
@@ -62,18 +62,17 @@ def build_report(
     ``gold_only`` (the same-size student trained on the gold labels alone) adds per language ``gold_only`` and
     ``gain_over_gold`` (student F1 - gold-only F1), and the same two figures to the macro average.
     """
-    names = {lang.code: lang.name for lang in load_languages()}  # other codes are shown as they are
     languages: dict[str, LanguageResult] = {}
     for code in langs:
         if code not in corpus.languages or code not in teacher:
-            languages[code] = LanguageResult("no data", names.get(code, code))
+            languages[code] = LanguageResult("no data", language_name(code))
             continue
         data = corpus.languages[code]
         t, s = teacher[code], student[code]
         g = gold_only.get(code) if gold_only is not None else None
         languages[code] = LanguageResult(
             status="ok",
-            name=names.get(code, code),
+            name=language_name(code),
             teacher=t,
             student=s,
             retention=_retention(s.overall.f1, t.overall.f1),

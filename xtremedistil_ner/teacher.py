@@ -27,7 +27,7 @@ from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.results import TeacherInfo
-from xtremedistil_ner.runtime.crf import CrfScores, viterbi
+from xtremedistil_ner.runtime.crf import CrfScores, constraint_scores, viterbi
 from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
@@ -478,15 +478,10 @@ def _windows_per_sentence(windows: Sequence[Window]) -> dict[int, int]:
 
 
 def iob2_constraints(model: torch.nn.Module) -> CrfScores:
-    """CRF scores that only forbid: ``-1e4`` on IOB2-invalid transitions and starts of the model's labels."""
+    """CRF scores that only forbid the IOB2-invalid transitions and starts of the model's labels."""
     labels: dict[int, str] = dict(model.config.id2label)  # type: ignore[union-attr,arg-type]
     tags = TagVocab(tuple(labels[i] for i in range(len(labels))))
-    n = len(tags)
-    transitions, start = np.zeros((n, n), np.float32), np.zeros(n, np.float32)
-    for frm, to in tags.forbidden_transitions():
-        transitions[frm, to] = -1e4
-    start[tags.forbidden_starts()] = -1e4
-    return CrfScores(start, transitions, np.zeros(n, np.float32))
+    return constraint_scores(len(tags), tags.forbidden_transitions(), tags.forbidden_starts())
 
 
 def _assemble(parts: list[tuple[int, np.ndarray, np.ndarray]], constraints: CrfScores | None = None) -> TeacherTargets:

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xtremedistil_ner.config import SPLITS
+from xtremedistil_ner.config import SPLITS, DataConfig
 from xtremedistil_ner.data.readers import find_split, read_labeled
-from xtremedistil_ner.data.tags import TagVocab, bio_spans
+from xtremedistil_ner.data.tags import TagVocab, bio_spans, repair_bio
 from xtremedistil_ner.errors import DataError
 
 
@@ -57,17 +57,14 @@ class LanguageCheck:
         """What a run reading the language repairs as it reads (it does not stop for these)."""
         out = [r for s in self.splits.values() for r in s.repairs]
         if self.has_data and self.splits["dev"].path is None:
-            out.append("no dev split: a run holds out the last 10% of train as dev (data.dev_from_train)")
+            share = DataConfig().dev_from_train
+            out.append(f"no dev split: a run holds out the last {share:.0%} of train as dev (data.dev_from_train)")
         return out
 
 
 def opened_by_inside(tags: tuple[str, ...] | list[str]) -> int:
-    """How many entities of ``tags`` start with ``I-X`` (at the start, after ``O`` or after another type)."""
-    prev, count = "O", 0
-    for tag in tags:
-        count += tag.startswith("I-") and prev[2:] != tag[2:]
-        prev = tag
-    return count
+    """How many entities of ``tags`` start with ``I-X``: the tags :func:`repair_bio` turns into ``B-X``."""
+    return sum(a != b for a, b in zip(tags, repair_bio(tags), strict=True))
 
 
 def check_split(

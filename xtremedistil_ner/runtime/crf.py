@@ -7,6 +7,7 @@ equals :meth:`CRF.decode` and never emits ``O -> I-X``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import add
 
@@ -29,6 +30,21 @@ class CrfScores:
     def from_dict(cls, data: dict[str, list]) -> CrfScores:
         """Read what :meth:`to_dict` wrote."""
         return cls(*(np.asarray(data[k], np.float32) for k in ("start", "transitions", "end")))
+
+
+FORBIDDEN = -1e4  # the score of a forbidden transition or start: never on a best path, finite for the forward sums
+
+
+def constraint_scores(
+    num_tags: int, forbidden_transitions: Sequence[tuple[int, int]] = (), forbidden_starts: Sequence[int] = ()
+) -> CrfScores:
+    """Scores that only forbid: :data:`FORBIDDEN` on the given ``(from, to)`` transitions and starts, 0 elsewhere."""
+    transitions = np.zeros((num_tags, num_tags), np.float32)
+    for frm, to in forbidden_transitions:
+        transitions[frm, to] = FORBIDDEN
+    start = np.zeros(num_tags, np.float32)
+    start[list(forbidden_starts)] = FORBIDDEN
+    return CrfScores(start, transitions, np.zeros(num_tags, np.float32))
 
 
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, crf: CrfScores) -> list[list[int]]:

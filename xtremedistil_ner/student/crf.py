@@ -12,9 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from xtremedistil_ner.runtime.crf import CrfScores
-
-_FORBIDDEN = -1e4
+from xtremedistil_ner.runtime.crf import CrfScores, constraint_scores
 
 
 class CRF(nn.Module):
@@ -42,14 +40,9 @@ class CRF(nn.Module):
         self.start_transitions = nn.Parameter(torch.empty(num_tags))
         self.end_transitions = nn.Parameter(torch.empty(num_tags))
         self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))
-        constraint = torch.zeros(num_tags, num_tags)
-        for i, j in forbidden_transitions:
-            constraint[i, j] = _FORBIDDEN
-        start_constraint = torch.zeros(num_tags)
-        for j in forbidden_starts:
-            start_constraint[j] = _FORBIDDEN
-        self.register_buffer("transition_constraint", constraint, persistent=False)
-        self.register_buffer("start_constraint", start_constraint, persistent=False)
+        constraints = constraint_scores(num_tags, forbidden_transitions, forbidden_starts)
+        self.register_buffer("transition_constraint", torch.from_numpy(constraints.transitions), persistent=False)
+        self.register_buffer("start_constraint", torch.from_numpy(constraints.start), persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
