@@ -184,3 +184,97 @@ def test_viterbi_decode_gives_valid_iob2_and_keeps_valid_argmax_paths():
             valid = [p for p in itertools.product(range(len(tags)), repeat=4) if bio_problem(tags.decode(p)) is None]
             best = max(valid, key=lambda p: sum(log_probs[i, t] for i, t in enumerate(p)))
             assert decoded.tolist() == list(best)
+
+
+def test_dev_checkpoint_scores_at_its_steps_and_restores_the_best_weights():
+    from accelerate import Accelerator
+
+    from xtremedistil_ner.teacher import dev_scorer, train_teacher
+    from xtremedistil_ner.teacher_dev import DevCheckpoint
+
+    (model, tokenizer), cfg = tiny_teacher(MBERT, steps=5, batch_size=4, lr=1e-2, freeze_embeddings=True)
+    dev = _train_sentences(3)
+    real = dev_scorer(tokenizer, dev, cfg, TAGS, "cpu", "conlleval")
+    scripted = iter([0.5, 0.9, 0.3])  # steps 2, 4, 5: step 4 is the best
+    kept: dict[int, torch.Tensor] = {}
+    modes: list[bool] = []
+
+    def score(m: torch.nn.Module) -> float:
+        f1 = real(m)  # the real scorer runs (and leaves the model in train mode)
+        modes.append(m.training)
+        assert 0.0 <= f1 <= 1.0
+        kept[len(kept)] = m.classifier.weight.detach().clone()
+        return next(scripted)
+
+    checkpoint = DevCheckpoint(2, 0, score)
+    train_teacher(model, tokenizer, TAGS, _train_sentences(8), cfg, Accelerator(cpu=True), 0, None, checkpoint)
+    assert [s for s, _ in checkpoint.curve] == [2, 4, 5] and checkpoint.best_step == 4
+    assert all(modes)
+    assert not torch.equal(kept[1], kept[2])  # training moved the head after step 4 ...
+    assert torch.equal(model.classifier.weight, kept[1])  # ... and the step-4 weights were put back
+    saved = checkpoint.to_dict()
+    assert saved["best_step"] == 4 and saved["best_f1"] == 90.0 and len(saved["curve"]) == 3
+    assert "kept step 4" in checkpoint.summary()
+
+
+def test_dev_checkpoint_keeps_the_first_of_equal_scores_and_the_last_step_needs_no_restore():
+    from xtremedistil_ner.teacher_dev import DevCheckpoint
+
+    layer = torch.nn.Linear(2, 2)
+    checkpoint = DevCheckpoint(1, 3, lambda m: 0.5)
+    for step in (1, 2, 3):
+        checkpoint.after_step(step, layer)
+    assert checkpoint.best_step == 1 and checkpoint.restore(layer)
+    rising = iter([0.1, 0.2])
+    last = DevCheckpoint(5, 7, lambda m: next(rising))
+    assert [last.due(s) for s in (4, 5, 6, 7)] == [False, True, False, True]
+    last.after_step(5, layer)
+    last.after_step(7, layer)
+    assert last.best_step == 7 and not last.restore(layer)
+    assert not DevCheckpoint(0, 7, lambda m: 0.0).due(7)
+
+
+def test_a_run_with_eval_every_writes_the_teacher_dev_curve(smoke_run):
+    import json
+
+    saved = json.loads((smoke_run / "teacher_dev_curve.json").read_text(encoding="utf-8"))
+    steps = [p["step"] for p in saved["curve"]]
+    assert steps[0] == 4 and steps[-1] == saved["total_steps"] and saved["best_step"] in steps
+    assert max(p["f1"] for p in saved["curve"]) == saved["best_f1"]
+
+
+def test_an_ner_checkpoint_keeps_its_head_rows_by_tag_name(tmp_path, mbert_tokenizer):
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from xtremedistil_ner.teacher import save_teacher
+
+    wikiann = TagVocab.from_types(["PER", "ORG", "LOC"])  # O B-PER I-PER B-ORG I-ORG B-LOC I-LOC
+    config = AutoConfig.from_pretrained(
+        str(MBERT), num_hidden_layers=1, hidden_size=16, num_attention_heads=2, intermediate_size=32
+    )
+    config.num_labels = len(wikiann)
+    config.id2label, config.label2id = dict(enumerate(wikiann.tags)), wikiann.index
+    torch.manual_seed(0)
+    ner = AutoModelForTokenClassification.from_config(config)
+    save_teacher(ner, mbert_tokenizer, wikiann, tmp_path / "ner")
+    head = ner.classifier.weight.detach()
+
+    # another order and a type the checkpoint lacks (CoNLL's MISC): rows follow the names
+    conll = TagVocab.from_types(["LOC", "MISC", "PER", "ORG"])
+    notes: list[str] = []
+    model, _ = build_teacher(TeacherConfig(model=str(tmp_path / "ner")), conll, notes.append)
+    assert model.classifier.weight.shape == (len(conll), 16) and model.num_labels == len(conll)
+    assert model.config.id2label == dict(enumerate(conll.tags))
+    for row, tag in enumerate(conll.tags):
+        if "MISC" in tag:
+            assert not torch.equal(model.classifier.weight[row], head[wikiann.index["B-PER"]])
+        else:
+            assert torch.equal(model.classifier.weight[row], head[wikiann.index[tag]])
+    assert notes == [f"teacher head: 7 of 9 tags from {tmp_path / 'ner'}'s NER head (by name)"]
+    out = model(input_ids=torch.tensor([[101, 1000, 102]]))
+    assert out.logits.shape == (1, 3, len(conll))
+
+    # the same tags in the same order: loaded as they are, nothing to say
+    notes.clear()
+    same, _ = build_teacher(TeacherConfig(model=str(tmp_path / "ner")), wikiann, notes.append)
+    assert torch.equal(same.classifier.weight, ner.classifier.weight) and notes == []

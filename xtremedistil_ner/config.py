@@ -136,6 +136,9 @@ class TeacherConfig:
         decode: the teacher's hard tags (its test scores, the ``hard`` stage's targets): ``argmax`` per word, or
             ``viterbi``, the best IOB2-valid path over the word log-probabilities (no ``I-X`` after ``O`` or
             another type). Soft targets are the same either way. UNER zh: teacher 77.29 -> 78.92 (docs/RESULTS.md).
+        eval_every: score the dev split every N fine-tuning steps and at the last one, keep the weights of
+            the best dev F1 (the teacher's tags as ``decode`` makes them; the first of equal scores) and write
+            the curve to ``OUT/teacher/dev_curve.json`` (0 = keep the last step's weights, no dev scoring).
         label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
         cache_shard_size: transfer sentences per cache shard (the unit of resumed labeling).
         finetune: fine-tune before labeling (false: use ``model`` as it is).
@@ -168,6 +171,7 @@ class TeacherConfig:
     hidden_layer: int = -1
     pooling: Literal["first", "mean", "max"] = "first"
     decode: Literal["argmax", "viterbi"] = "argmax"
+    eval_every: int = 0
     label_batch_tokens: int = 8192
     cache_shard_size: int = 4096
     finetune: bool = True
@@ -186,6 +190,8 @@ class TeacherConfig:
             raise ValueError("teacher.freeze_layers must be >= 0")
         if self.steps < 0:
             raise ValueError("teacher.steps must be >= 0 (0 = use teacher.epochs)")
+        if self.eval_every < 0:
+            raise ValueError("teacher.eval_every must be >= 0 (0 = no dev scoring, keep the last step)")
         if self.cache_shard_size <= 0:
             raise ValueError("teacher.cache_shard_size must be > 0")
 

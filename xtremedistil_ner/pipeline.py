@@ -53,6 +53,7 @@ from xtremedistil_ner.teacher import (
     LabelStats,
     Teacher,
     build_teacher,
+    dev_scorer,
     fingerprint_dir,
     load_trained_teacher,
     predict_targets,
@@ -60,6 +61,7 @@ from xtremedistil_ner.teacher import (
     teacher_info,
     train_teacher,
 )
+from xtremedistil_ner.teacher_dev import DevCheckpoint
 
 
 @dataclass
@@ -118,9 +120,14 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
             )
         state.progress.note(f"reusing trained teacher {path}")
         return Teacher(model.to(state.accelerator.device), tokenizer, saved, path, fingerprint_dir(path), False)
-    model, tokenizer = build_teacher(cfg, tags)
+    model, tokenizer = build_teacher(cfg, tags, state.progress.note)
     if cfg.finetune:
         train = corpus.split("train")
+        checkpoint = None
+        if cfg.eval_every:
+            device = state.accelerator.device
+            score = dev_scorer(tokenizer, corpus.split("dev"), cfg, tags, device, state.cfg.eval.mode)
+            checkpoint = DevCheckpoint(cfg.eval_every, 0, score)
         train_teacher(
             model,
             tokenizer,
@@ -130,8 +137,13 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
             state.accelerator,
             state.cfg.seed,
             lambda total: state.progress.task("teacher: fine-tune", total),
+            checkpoint,
         )
         model = state.accelerator.unwrap_model(model)
+        if checkpoint is not None:
+            state.progress.note(checkpoint.summary())
+            if state.accelerator.is_main_process:
+                write_json(state.out / "teacher_dev_curve.json", checkpoint.to_dict())
     if state.accelerator.is_main_process:
         save_teacher(model, tokenizer, tags, path)
     state.accelerator.wait_for_everyone()

@@ -26,8 +26,11 @@ from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.evaluate import macro_f1, score_by_language
 from xtremedistil_ner.results import TeacherInfo
 from xtremedistil_ner.runtime.crf import CrfScores, constraint_scores, viterbi
+from xtremedistil_ner.teacher_dev import DevCheckpoint
+from xtremedistil_ner.teacher_head import named_labels, remap_classifier
 from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
@@ -217,10 +220,14 @@ def collate(tokenizer: Any, windows: Sequence[Window]) -> dict[str, torch.Tensor
 # ----------------------------------------------------------------------------------------------- loading
 
 
-def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, Any]:
+def build_teacher(
+    cfg: TeacherConfig, tags: TagVocab, note: Callable[[str], None] | None = None
+) -> tuple[torch.nn.Module, Any]:
     """Load a pretrained token classifier (``cfg.model``) or build one from ``cfg.config`` with random weights.
 
-    The classification head always gets our tag set (a new head when the checkpoint's labels differ).
+    The classification head always gets our tag set. A checkpoint with named labels (an NER model) keeps its
+    head's rows for the tags both share, matched by name (:mod:`xtremedistil_ner.teacher_head`; ``note`` is
+    told how many); otherwise a head of another size is new.
 
     Raises:
         XdnerError: the model, config or tokenizer cannot be loaded.
@@ -240,14 +247,27 @@ def build_teacher(cfg: TeacherConfig, tags: TagVocab) -> tuple[torch.nn.Module, 
     tokenizer = load_tokenizer(cfg.tokenizer or source, cfg.trust_remote_code)
     try:
         if model_name:
-            model = AutoModelForTokenClassification.from_pretrained(
-                model_name,
-                ignore_mismatched_sizes=True,
-                trust_remote_code=cfg.trust_remote_code,
-                use_safetensors=None if cfg.allow_bin_weights else True,
-                weights_only=True,
-                **label_args,
-            )
+            load_args = {
+                "trust_remote_code": cfg.trust_remote_code,
+                "use_safetensors": None if cfg.allow_bin_weights else True,
+                "weights_only": True,
+            }
+            old = named_labels(AutoConfig.from_pretrained(model_name, trust_remote_code=cfg.trust_remote_code))
+            model = None
+            if old is not None and old != list(tags.tags):
+                model = AutoModelForTokenClassification.from_pretrained(model_name, **load_args)
+                try:
+                    std = float(getattr(model.config, "initializer_range", 0.02))
+                    kept = remap_classifier(model, old, tags.tags, std)
+                except (AttributeError, ValueError):  # a head we cannot map: a new one, as for unnamed labels
+                    model = None
+                else:
+                    if note:
+                        note(f"teacher head: {kept} of {len(tags)} tags from {model_name}'s NER head (by name)")
+            if model is None:
+                model = AutoModelForTokenClassification.from_pretrained(
+                    model_name, ignore_mismatched_sizes=True, **load_args, **label_args
+                )
         else:
             overrides = {
                 k: getattr(cfg, k)
@@ -342,11 +362,13 @@ def train_teacher(
     accelerator: Accelerator,
     seed: int,
     start_task: Callable[[int], Progress] | None = None,
+    checkpoint: DevCheckpoint | None = None,
 ) -> list[float]:
     """Fine-tune ``model`` jointly on all languages' labeled sentences (cross-entropy on representative pieces).
 
     ``start_task(total_steps)`` (e.g. a progress bar factory) is called once the step count is known and returns
-    the per-step callback.
+    the per-step callback. ``checkpoint`` (its ``total`` set here) scores dev at its steps; its best weights are
+    put back at the end.
 
     Returns:
         The mean training loss of each epoch (a fractional last epoch counts as one).
@@ -357,6 +379,8 @@ def train_teacher(
     lengths = [len(w.input_ids) for w in windows]
     total = cfg.steps or max(1, math.ceil(steps_per_epoch(lengths, cfg.batch_size) * cfg.epochs))
     on_step = start_task(total) if start_task else None
+    if checkpoint is not None:
+        checkpoint.total = total
     freeze(model, cfg.freeze_embeddings, cfg.freeze_layers)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     decay = [p for n, p in trainable if not n.endswith("bias") and "LayerNorm" not in n]
@@ -388,6 +412,9 @@ def train_teacher(
     def after_step(done: StepDone) -> None:
         running[0] += float(done.loss)
         running[1] += 1
+        if checkpoint is not None and checkpoint.due(done.step):
+            checkpoint.after_step(done.step, accelerator.unwrap_model(model))
+            model.train()
         if on_step:
             on_step(1)
 
@@ -404,8 +431,25 @@ def train_teacher(
         end_epoch=end_epoch,
     )
     run_loop(accelerator, optimizer, lengths, cfg.batch_size, total, lambda epoch: seed + epoch, hooks)
+    if checkpoint is not None:
+        checkpoint.restore(accelerator.unwrap_model(model))
     model.eval()
     return losses
+
+
+def dev_scorer(
+    tokenizer: Any, dev: Sequence[Sentence], cfg: TeacherConfig, tags: TagVocab, device: Any, mode: str
+) -> Callable[[torch.nn.Module], float]:
+    """``model -> macro dev F1`` (0..1) of the teacher's tags as ``cfg.decode`` makes them; leaves it in train mode."""
+
+    def score_model(model: torch.nn.Module) -> float:
+        predicted: list[list[str]] = [[] for _ in dev]
+        for i, targets in predict_targets(model, tokenizer, dev, cfg, device, with_hidden=False):
+            predicted[i] = tags.decode(targets.tags)
+        model.train()
+        return macro_f1(score_by_language(dev, predicted, mode))
+
+    return score_model
 
 
 # ----------------------------------------------------------------------------------------------- prediction
