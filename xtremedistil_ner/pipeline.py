@@ -24,7 +24,7 @@ from accelerate.utils import set_seed
 from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.cache import TransferCache, run_fingerprint, teacher_scores_key, transfer_key
 from xtremedistil_ner.checkpoint import save_student
-from xtremedistil_ner.config import RunConfig, StageConfig
+from xtremedistil_ner.config import RunConfig, StageConfig, load_recipe
 from xtremedistil_ner.data.corpus import Corpus, cap_notes, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
@@ -43,6 +43,7 @@ from xtremedistil_ner.events import emit
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
 from xtremedistil_ner.progress import Progress
+from xtremedistil_ner.recipe_files import resolve_recipe
 from xtremedistil_ner.results import Report, StageResult
 from xtremedistil_ner.resume import ResumeStore
 from xtremedistil_ner.runtime.features import Featurized, featurize
@@ -62,6 +63,7 @@ from xtremedistil_ner.teacher import (
     train_teacher,
 )
 from xtremedistil_ner.teacher_dev import DevCheckpoint
+from xtremedistil_ner.teacher_zoo import RECIPE_PREFIX, is_recipe_teacher, recipe_teacher_dir
 
 
 @dataclass
@@ -108,7 +110,36 @@ def _timed(state: RunState, name: str):
 # ----------------------------------------------------------------------------------------------- teacher
 
 
-def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
+def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
+    """``teacher.model = "recipe:<recipe>"``: that recipe's fine-tuned teacher, built once into the user cache.
+
+    E.g. ``recipe:ner-start``, a multilingual WikiANN NER teacher that a one-language run fine-tunes further.
+    The build is an ordinary ``xdner teacher train`` of the recipe (its own data, caps and schedule), resumed
+    from nothing if interrupted (the directory is written atomically); later runs reuse it.
+
+    Raises:
+        XdnerError: the recipe cannot be found or its data read (the message names the recipe).
+    """
+    recipe = name[len(RECIPE_PREFIX) :]
+    if depth > 3:
+        raise XdnerError(f"teacher.model = {name!r}: recipes that start from each other ({recipe} ...)")
+    try:
+        cfg = load_recipe(resolve_recipe(recipe))
+        cache = recipe_teacher_dir(name, cfg.to_dict())
+        if not (cache / "teacher" / "tags.json").is_file():
+            state.progress.note(f"teacher.model = {name}: fine-tuning that recipe's teacher once, into {cache}")
+            corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
+        else:
+            corpus = None
+    except XdnerError as exc:
+        raise XdnerError(f"teacher.model = {name!r}: {exc}") from None
+    if corpus is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        ensure_teacher(dataclasses.replace(state, cfg=cfg, out=cache), corpus, corpus.tags(), depth + 1)
+    return cache / "teacher"
+
+
+def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab, depth: int = 0) -> Teacher:
     """Reuse ``OUT/teacher`` when it is complete; otherwise build, fine-tune jointly and save it."""
     cfg, path = state.cfg.teacher, state.out / "teacher"
     if (path / "tags.json").is_file() and (path / "model.safetensors").is_file():
@@ -120,6 +151,8 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab) -> Teacher:
             )
         state.progress.note(f"reusing trained teacher {path}")
         return Teacher(model.to(state.accelerator.device), tokenizer, saved, path, fingerprint_dir(path), False)
+    if is_recipe_teacher(cfg.model):
+        cfg = dataclasses.replace(cfg, model=str(recipe_teacher(state, cfg.model, depth)))
     model, tokenizer = build_teacher(cfg, tags, state.progress.note)
     if cfg.finetune:
         train = corpus.split("train")

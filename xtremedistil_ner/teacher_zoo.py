@@ -217,3 +217,26 @@ def _non_nfkc_rules(tok: E5Tokenizer) -> dict[str, list[int]]:
 
 def _char_class(cps: list[int]) -> str:
     return "[" + "".join(f"\\x{{{cp:x}}}" for cp in cps) + "]"
+
+
+# ----------------------------------------------------------------------------------------------- recipe teachers
+
+RECIPE_PREFIX = "recipe:"
+
+
+def is_recipe_teacher(name: str) -> bool:
+    """True for ``recipe:<recipe>``: the teacher another recipe fine-tunes, built once into the user cache."""
+    return name.startswith(RECIPE_PREFIX)
+
+
+def recipe_teacher_dir(name: str, config: dict[str, Any], root: Path | None = None) -> Path:
+    """Where ``recipe:<name>``'s teacher is kept: named by the recipe and a hash of its whole resolved config.
+
+    A changed recipe (model, data folder, caps, schedule) builds anew; a changed file inside the same data
+    folder does not (delete the directory to rebuild).
+    """
+    import json
+
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    stem = Path(name[len(RECIPE_PREFIX) :]).name.removesuffix(".toml")
+    return (root or cache_root()) / f"recipe-{stem}-{digest}"

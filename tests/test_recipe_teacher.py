@@ -1,0 +1,63 @@
+"""``teacher.model = "recipe:<recipe>"``: another recipe's teacher, built once into the user cache, then reused."""
+
+import os
+
+import pytest
+
+from xtremedistil_ner.config import load_recipe, with_overrides
+from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.pipeline import train_teacher_only
+from xtremedistil_ner.progress import Progress
+
+from .conftest import ROOT, need_shared
+
+
+class Notes(Progress):
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@pytest.fixture()
+def in_root(tmp_path, monkeypatch):
+    need_shared()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    return tmp_path
+
+
+def _start_recipe(tmp_path) -> str:
+    """The smoke recipe's tiny random teacher on two languages, as a start recipe file."""
+    text = (ROOT / "recipes" / "smoke.toml").read_text(encoding="utf-8").replace('langs = "de,hi,sv"', 'langs = "de"')
+    path = tmp_path / "tiny-start.toml"
+    path.write_text(text.replace("eval_every = 4", "eval_every = 0"), encoding="utf-8")
+    return f"recipe:{path}"
+
+
+def test_a_recipe_teacher_is_built_once_and_reused(in_root):
+    import json
+
+    start = _start_recipe(in_root)
+    cfg = with_overrides(load_recipe(ROOT / "recipes" / "smoke.toml"), {"data.langs": "hi", "teacher.model": start})
+    first = Notes()
+    train_teacher_only(cfg, in_root / "run1", first)
+    built = list((in_root / "cache" / "xtremedistil_ner" / "teachers").glob("recipe-tiny-start-*"))
+    assert len(built) == 1 and (built[0] / "teacher" / "model.safetensors").is_file()
+    assert json.loads((built[0] / "teacher" / "tags.json").read_text())["tags"][:3] == ["O", "B-PER", "I-PER"]
+    assert any(start in n and "once" in n for n in first.notes)
+    assert (in_root / "run1" / "teacher" / "model.safetensors").is_file()
+
+    again = Notes()
+    train_teacher_only(cfg, in_root / "run2", again)  # another run: the start is reused, not trained again
+    assert not any("once" in n for n in again.notes)
+    assert os.path.getmtime(built[0] / "teacher" / "model.safetensors") < os.path.getmtime(
+        in_root / "run2" / "teacher" / "model.safetensors"
+    )
+
+
+def test_an_unknown_start_recipe_is_named_in_the_error(in_root):
+    cfg = with_overrides(load_recipe(ROOT / "recipes" / "smoke.toml"), {"teacher.model": "recipe:no-such"})
+    with pytest.raises(XdnerError, match="teacher.model = 'recipe:no-such': no-such: recipe file not found"):
+        train_teacher_only(cfg, in_root / "run", Notes())
