@@ -125,7 +125,8 @@ def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
         raise XdnerError(f"teacher.model = {name!r}: recipes that start from each other ({recipe} ...)")
     try:
         cfg = load_recipe(resolve_recipe(recipe))
-        cache = recipe_teacher_dir(name, cfg.to_dict())
+        settings = cfg.to_dict()  # what the teacher depends on: not the student's or distillation's settings
+        cache = recipe_teacher_dir(name, {k: settings[k] for k in ("seed", "data", "teacher")})
         if not (cache / "teacher" / "tags.json").is_file():
             state.progress.note(f"teacher.model = {name}: fine-tuning that recipe's teacher once, into {cache}")
             corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
