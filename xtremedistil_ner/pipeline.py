@@ -56,6 +56,7 @@ from xtremedistil_ner.teacher import (
     build_teacher,
     dev_scorer,
     fingerprint_dir,
+    is_trained_teacher,
     load_trained_teacher,
     predict_targets,
     save_teacher,
@@ -128,7 +129,7 @@ def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
         settings = cfg.to_dict()  # what the teacher depends on: not the student's or distillation's settings
         cache = recipe_teacher_dir(name, {k: settings[k] for k in ("seed", "data", "teacher")})
         corpus = None
-        if not (cache / "teacher" / "tags.json").is_file():
+        if not is_trained_teacher(cache / "teacher"):
             corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)
     except XdnerError as exc:
         raise XdnerError(
@@ -145,7 +146,7 @@ def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
 def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab, depth: int = 0) -> Teacher:
     """Reuse ``OUT/teacher`` when it is complete; otherwise build, fine-tune jointly and save it."""
     cfg, path = state.cfg.teacher, state.out / "teacher"
-    if (path / "tags.json").is_file() and (path / "model.safetensors").is_file():
+    if is_trained_teacher(path):
         model, tokenizer, saved = load_trained_teacher(path)
         if set(saved.tags) != set(tags.tags):
             raise XdnerError(

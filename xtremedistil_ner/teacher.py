@@ -308,6 +308,11 @@ def save_teacher(model: torch.nn.Module, tokenizer: Any, tags: TagVocab, out: Pa
     os.replace(tmp, out)
 
 
+def is_trained_teacher(path: Path) -> bool:
+    """Whether ``path`` holds what :func:`save_teacher` wrote (its tags and safetensors weights)."""
+    return (path / "tags.json").is_file() and (path / "model.safetensors").is_file()
+
+
 def load_trained_teacher(path: Path) -> tuple[torch.nn.Module, Any, TagVocab]:
     """Load what :func:`save_teacher` wrote (safetensors only, no remote code)."""
     from transformers import AutoModelForTokenClassification
@@ -412,9 +417,8 @@ def train_teacher(
     def after_step(done: StepDone) -> None:
         running[0] += float(done.loss)
         running[1] += 1
-        if checkpoint is not None and checkpoint.due(done.step):
+        if checkpoint is not None:  # scores dev only at its steps; the scorer leaves the model in train mode
             checkpoint.after_step(done.step, accelerator.unwrap_model(model))
-            model.train()
         if on_step:
             on_step(1)
 

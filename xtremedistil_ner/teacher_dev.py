@@ -30,8 +30,12 @@ class DevCheckpoint:
     score: Callable[[torch.nn.Module], float]
     curve: list[tuple[int, float]] = field(default_factory=list)
     best_step: int = 0
-    _best_f1: float = -1.0
     _best: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    @property
+    def best_f1(self) -> float:
+        """Dev F1 of the kept step (-1 before any scoring)."""
+        return dict(self.curve).get(self.best_step, -1.0)
 
     def due(self, step: int) -> bool:
         """Whether ``step`` (steps done) is a scoring point."""
@@ -42,10 +46,10 @@ class DevCheckpoint:
         if not self.due(step):
             return None
         f1 = float(self.score(model))
-        self.curve.append((step, f1))
-        if f1 > self._best_f1:
-            self._best_f1, self.best_step = f1, step
+        if f1 > self.best_f1:
+            self.best_step = step
             self._best = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+        self.curve.append((step, f1))
         return f1
 
     def restore(self, model: torch.nn.Module) -> bool:
@@ -64,7 +68,7 @@ class DevCheckpoint:
             "every": self.every,
             "total_steps": self.total,
             "best_step": self.best_step,
-            "best_f1": round(100 * self._best_f1, 2),
+            "best_f1": round(100 * self.best_f1, 2),
             "curve": [{"step": s, "f1": round(100 * f, 2)} for s, f in self.curve],
         }
 
