@@ -113,13 +113,14 @@ def test_student_directory_carries_a_model_card_and_loads_in_a_fresh_process(smo
 
 def test_report_json_reads_back_into_the_same_types(smoke_run, tmp_path):
     """report.json is written once from the typed report and read back to the same JSON and the same files."""
-    from xtremedistil_ner.report import read_report, to_markdown, to_tsv
+    from xtremedistil_ner.report import read_paper, read_report, to_markdown, to_tsv
     from xtremedistil_ner.results import Report
 
     raw = json.loads((smoke_run / "report.json").read_text(encoding="utf-8"))
     report = read_report(smoke_run)
     assert isinstance(report, Report) and json.loads(json.dumps(report.to_json())) == raw
-    assert to_markdown(report) == (smoke_run / "report.md").read_text(encoding="utf-8")
+    paper = read_paper(SHARED / "data/wikiann/PAPER_RESULTS.tsv")  # beside the smoke run's data
+    assert to_markdown(report, paper) == (smoke_run / "report.md").read_text(encoding="utf-8")
     assert to_tsv(report) == (smoke_run / "report.tsv").read_text(encoding="utf-8")
     assert report.scored().keys() == {"de", "hi"} and report.languages["sv"].status == "no data"
     assert report.stages[0].dev_curve and all(isinstance(step, int) for step, _ in report.stages[0].dev_curve)
@@ -137,3 +138,22 @@ def test_model_card_names_the_unlabeled_text():
     assert _transfer_text({"transfer": "u/{lang}.txt", "raw_text": "more/{lang}.txt"}) == (
         "`u/{lang}.txt`, and `more/{lang}.txt`"
     )
+
+
+def test_markdown_puts_the_paper_beside_ours(smoke_run):
+    """report.md: the paper's per-language columns beside ours, the metric caveat, macros over shared languages."""
+    md = (smoke_run / "report.md").read_text(encoding="utf-8")
+    report = json.loads((smoke_run / "report.json").read_text(encoding="utf-8"))
+    section = md.split("## Beside the paper")[1].split("## Stages")[0]
+    assert "wordpiece sequences cut at 32 pieces" in section
+    table = {
+        line.split("|")[1].strip(): [c.strip() for c in line.strip().strip("|").split("|")[1:]]
+        for line in section.splitlines()
+        if line.startswith("| ")
+    }
+    assert table["lang"][:2] == ["teacher", "student"]
+    assert table["lang"][-3:] == ["paper mBERT teacher", "paper student", "paper mBERT single"]
+    for lang in ("de", "hi"):
+        assert table[lang][1] == f"{100 * report['languages'][lang]['student']['f1']:.2f}"
+    assert table["hi"][-3:] == ["88.00", "84.00", "85.00"]  # PAPER_RESULTS.tsv: mbert_teacher, student, mbert_single
+    assert table["macro (2)"][-3:] == ["88.50", "84.00", "87.00"]  # de 89/84/89 and hi 88/84/85

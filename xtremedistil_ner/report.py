@@ -258,8 +258,62 @@ def choice_reason(stage: StageResult) -> str:
     return f"{word} {stage.metric} of {len(curve)} dev points ({points})"
 
 
-def to_markdown(report: Report) -> str:
-    """A Markdown summary: settings, macro scores, parameters, per-language table, stages, timings."""
+PAPER_CAVEAT = (
+    "Paper: XtremeDistil (ACL 2020), Appendix Table 17, integers as printed; their F1 is on wordpiece sequences "
+    "cut at 32 pieces, ours word-level (seqeval) on whole sentences: compare with care."
+)
+PAPER_COLUMNS = (
+    ("mbert_teacher", "paper mBERT teacher"),
+    ("student", "paper student"),
+    ("mbert_single", "paper mBERT single"),
+)
+
+
+def paper_lines(report: Report, paper: dict[str, dict[str, float]]) -> list[str]:
+    """A Markdown section with the paper's per-language F1 beside ours, and both macros over the shared languages.
+
+    ``paper`` is :func:`read_paper`'s ``{lang: {column: fraction}}``; no section when no scored language is in it.
+    """
+    ok = report.scored()
+    langs = [c for c in sorted(ok) if c in paper]
+    if not langs:
+        return []
+    ours: list[tuple[str, Any]] = [
+        ("teacher", lambda r: r.teacher.overall.f1),
+        ("student", lambda r: r.student.overall.f1),
+    ]
+    if report.has_gold_only:
+        ours.append(("gold-only", lambda r: r.gold_only.overall.f1 if r.gold_only else None))
+    cols = [(key, name) for key, name in PAPER_COLUMNS if any(key in paper[c] for c in langs)]
+    head = ["lang", *[name for name, _ in ours], *[name for _, name in cols]]
+    table = [[c, *[_pct(get(ok[c])) for _, get in ours], *[_pct(paper[c].get(k)) for k, _ in cols]] for c in langs]
+
+    def mean(values: list[float | None]) -> float | None:
+        real = [v for v in values if v is not None]
+        return sum(real) / len(real) if len(real) == len(values) else None
+
+    table.append(
+        [f"macro ({len(langs)})"]
+        + [_pct(mean([get(ok[c]) for c in langs])) for _, get in ours]
+        + [_pct(mean([paper[c].get(k) for c in langs])) for k, _ in cols]
+    )
+    return [
+        "",
+        "## Beside the paper",
+        "",
+        PAPER_CAVEAT,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *["| " + " | ".join(row) + " |" for row in table],
+    ]
+
+
+def to_markdown(report: Report, paper: dict[str, dict[str, float]] | None = None) -> str:
+    """A Markdown summary: settings, macro scores, parameters, per-language table, stages, timings.
+
+    ``paper`` (:func:`read_paper`) adds a section with the paper's per-language figures beside ours.
+    """
     m, p = report.macro, report.params
     lines = [
         f"# xdner report: {report.name}",
@@ -280,6 +334,7 @@ def to_markdown(report: Report) -> str:
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows(report)]
+    lines += paper_lines(report, paper or {})
     lines += [
         "",
         "## Stages (best checkpoint chosen on dev)",
@@ -308,7 +363,7 @@ def write_reports(report: Report, out: Path, paper: Path | None = None) -> None:
     """Write ``report.json``, ``report.tsv``, ``report.md`` and ``report.html`` into ``out`` (atomically)."""
     write_json(out / "report.json", report.to_json())
     write_text(out / "report.tsv", to_tsv(report))
-    write_text(out / "report.md", to_markdown(report))
+    write_text(out / "report.md", to_markdown(report, read_paper(paper) if paper else None))
     write_html(out, paper, report=report)
 
 
