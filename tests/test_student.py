@@ -106,12 +106,39 @@ def test_teacher_vectors_across_tokenizers(mbert_tokenizer, xlmr_tokenizer):
     assert torch.equal(same[1], table[mbert_tokenizer.convert_tokens_to_ids("Berlin")])
 
 
-def test_equal_length_batches_skip_packing_at_inference_with_the_same_emissions(mbert_tokenizer):
+def test_equal_length_batches_and_padded_batches_give_the_same_emissions(mbert_tokenizer):
     feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
     lookup = StudentVocab.build(mbert_tokenizer, [feats], 100).lookup(mbert_tokenizer)
     torch.manual_seed(0)
     model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), 100, 7, TAGS).eval()
-    batch = make_batch(feats, lookup, [1, 1])  # equal lengths: the unpacked path
-    mixed = make_batch(feats, lookup, [2, 1])  # different lengths: packed
+    batch = make_batch(feats, lookup, [1, 1])  # equal lengths: nn.LSTM as it is
+    mixed = make_batch(feats, lookup, [2, 1])  # different lengths: each direction within its length
     with torch.no_grad():
         assert torch.allclose(model(batch).emissions[0], model(mixed).emissions[1, : batch.mask.size(1)], atol=1e-6)
+
+
+def test_padded_bilstm_matches_the_packed_layer_in_outputs_and_gradients():
+    """Two directions over the padded batch (the backward one reversed within each length) = nn.LSTM packed."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from xtremedistil_ner.student.bilstm import bilstm_padded, reverse_index
+
+    torch.manual_seed(0)
+    layer = torch.nn.LSTM(5, 4, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([6, 2, 4, 1])
+    mask = torch.arange(6)[None] < lengths[:, None]
+    x = torch.randn(4, 6, 5) * mask[..., None]
+    x[~mask] = 7.0  # whatever padding holds never reaches a real word
+    assert reverse_index(lengths, 6)[1].tolist() == [1, 0, 2, 3, 4, 5]
+    x_packed = x.clone().requires_grad_()
+    packed = pack_padded_sequence(x_packed, lengths, batch_first=True, enforce_sorted=False)
+    want, _ = pad_packed_sequence(layer(packed)[0], batch_first=True, total_length=6)
+    (want * torch.arange(8.0)).sum().backward()
+    want_grads = [p.grad.clone() for p in layer.parameters()] + [x_packed.grad[mask]]
+    layer.zero_grad()
+    x_padded = x.clone().requires_grad_()
+    got = bilstm_padded(layer, x_padded, reverse_index(lengths, 6), mask)
+    (got * torch.arange(8.0)).sum().backward()
+    got_grads = [p.grad for p in layer.parameters()] + [x_padded.grad[mask]]
+    assert torch.allclose(got, want, atol=1e-6) and not got[~mask].any()
+    assert all(torch.allclose(g, w, atol=1e-5) for g, w in zip(got_grads, want_grads, strict=True))

@@ -48,6 +48,9 @@ RecipeOpt = Annotated[
     str | None,
     typer.Option("--recipe", "-r", help="A bundled recipe's name (xdner recipe list) or a TOML file (default: cpu)."),
 ]
+SingleRecipeOpt = Annotated[
+    str, typer.Option("--recipe", "-r", help="A bundled recipe's name (xdner recipe list) or a TOML file.")
+]
 LangsOpt = Annotated[str | None, typer.Option(help="'all' (the 41 of languages.tsv) or codes, e.g. 'de,fr,hi'.")]
 DataOpt = Annotated[Path | None, typer.Option(help="Data folder: DIR/<lang>/{train,dev,test}.tsv (overrides recipe).")]
 OutOpt = Annotated[Path, typer.Option(help="Run directory (teacher, cache, student, reports).")]
@@ -588,7 +591,7 @@ def bench_spacy(
             help="The Python of a separate environment with spaCy (python -m venv E && E/bin/pip install spacy)."
         ),
     ],
-    recipe: RecipeOpt = "single",
+    recipe: SingleRecipeOpt = "single",
     langs: LangsOpt = None,
     data: DataOpt = None,
     out: OutOpt = Path("runs/bench-spacy"),
