@@ -49,6 +49,31 @@ def test_onnx_graph_equals_the_student_and_padding_never_leaks(loaded, tmp_path)
         assert np.allclose(alone[0], got[i, : len(sentences[i])], atol=1e-5)
 
 
+def test_a_student_with_word_shapes_exports_the_same_emissions(mbert_tokenizer, tmp_path):
+    from xtremedistil_ner.config import StudentConfig
+    from xtremedistil_ner.runtime.onnx import OnnxBackend
+    from xtremedistil_ner.serve.onnx_export import export_onnx
+    from xtremedistil_ner.student.model import StudentTagger
+    from xtremedistil_ner.student.vocab import StudentVocab
+
+    sentences = [["PARIS"], *_sentences(6), ["iPhone", "1990s", "3.5", ",", "北京"], WORDS]
+    features = featurize(mbert_tokenizer, sentences)
+    vocab = StudentVocab.build(mbert_tokenizer, [features], 200)
+    lookup = vocab.lookup(mbert_tokenizer)
+    torch.manual_seed(0)
+    config = StudentConfig(embedding_dim=8, hidden_size=6, num_layers=2, shape_dim=4)
+    model = StudentTagger(config, len(vocab), 7, TagVocab.from_types(["PER", "ORG", "LOC"])).eval()
+    backend = OnnxBackend(export_onnx(model, tmp_path, int8=False).model, lookup)
+    assert backend.takes_shapes
+    ids = list(range(len(sentences)))
+    batch = make_batch(features, lookup, ids)
+    with torch.no_grad():
+        expected = model(batch).emissions.numpy()
+    got, _ = backend.emissions(features, ids)
+    mask = batch.mask.numpy()
+    assert np.allclose(got[mask], expected[mask], atol=1e-5)
+
+
 def test_numpy_crf_equals_torch_crf_and_brute_force():
     tags = TagVocab.from_types(["PER", "LOC"])
     torch.manual_seed(0)

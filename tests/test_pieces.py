@@ -33,7 +33,7 @@ def test_cached_pieces_equal_featurize_on_real_text(path):
     cache = PieceCache(tokenizer, max_words=5_000)
     for _ in range(2):  # cold, then every word from the cache
         got = cache.featurize(sentences)
-        for key in ("sentence_offsets", "word_offsets", "pieces"):
+        for key in ("sentence_offsets", "word_offsets", "pieces", "shapes"):
             assert np.array_equal(getattr(got, key), getattr(expected, key)), key
     assert 1_000 < len(cache) <= 5_000
 
@@ -46,6 +46,7 @@ def test_the_cache_stays_bounded_and_keeps_giving_the_same_pieces(mbert_tokenize
         got = cache.featurize(part)
         expected = featurize(mbert_tokenizer, part)
         assert np.array_equal(got.pieces, expected.pieces) and np.array_equal(got.word_offsets, expected.word_offsets)
+        assert np.array_equal(got.shapes, expected.shapes)
         assert len(cache) <= 300
     assert cache.featurize([]).pieces.size == 0
     empty = cache.featurize([[], sentences[0], []])  # blank sentences: no words, offsets still line up
@@ -68,7 +69,7 @@ def test_the_runtime_tokenizer_gives_the_pieces_and_lookup_of_transformers(path,
     sentences = [*_real_sentences(40), ["x" * 300, "Jean-Paul's", "\u200b", "3.5"]]
     expected = featurize(tokenizer, sentences)
     got = featurize(bare, sentences)
-    for key in ("sentence_offsets", "word_offsets", "pieces"):
+    for key in ("sentence_offsets", "word_offsets", "pieces", "shapes"):
         assert np.array_equal(getattr(got, key), getattr(expected, key)), key
     assert bare.unk_token_id == tokenizer.unk_token_id
     vocab = StudentVocab.build(tokenizer, [expected], max_vocab=2_000)

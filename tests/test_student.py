@@ -66,6 +66,28 @@ def test_padding_does_not_change_a_sentence(mbert_tokenizer):
     assert torch.allclose(alone, padded, atol=1e-6)
 
 
+def test_word_shapes_reach_the_student_beside_the_pieces(mbert_tokenizer, tmp_path):
+    from xtremedistil_ner.runtime.shapes import word_shape
+
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
+    vocab = StudentVocab.build(mbert_tokenizer, [feats], 50)
+    batch = make_batch(feats, vocab.lookup(mbert_tokenizer), [2, 0])
+    assert batch.shapes.tolist() == [word_shape(w) for i in (2, 0) for w in SENTENCES[i].tokens]
+    torch.manual_seed(0)
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6, shape_dim=4), len(vocab), 7, TAGS).eval()
+    assert model.lstm[0].input_size == 12 and model.prefixes("lstm.0") == ("lstm.0", "shape")
+    assert model.prefixes("lstm.1") == ("lstm.1",)
+    with torch.no_grad():
+        before = model(batch).emissions
+        recased = make_batch(feats, vocab.lookup(mbert_tokenizer), [2, 0])
+        recased.shapes[:] = 2  # same pieces, every word read as ALL CAPS: other emissions
+        assert not torch.allclose(model(recased).emissions, before)
+    save_student(tmp_path, model, TAGS, vocab, mbert_tokenizer)
+    loaded = load_student(tmp_path)
+    with torch.no_grad():
+        assert torch.equal(loaded.model(make_batch(feats, loaded.lookup, [2, 0])).emissions, before)
+
+
 def test_svd_embeddings_keep_the_top_directions():
     torch.manual_seed(0)
     teacher = torch.randn(50, 3) @ torch.randn(3, 16)  # rank 3

@@ -209,6 +209,8 @@ class StudentConfig:
 
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
+        shape_dim: size of a word-shape embedding (case, digits, punctuation: 8 classes,
+            :mod:`xtremedistil_ner.runtime.shapes`) beside the pieces' mean; 0 = none.
         hidden_size: per direction, per BiLSTM layer.
         num_layers: stacked BiLSTM layers. One by default, as in the paper's 35x student; the default CPU
             recipe takes two (4.37M parameters, still 40.7x under mBERT-base), which keeps more of a pretrained
@@ -224,6 +226,7 @@ class StudentConfig:
     """
 
     embedding_dim: int = 50
+    shape_dim: int = 0
     hidden_size: int = 200
     num_layers: int = 1
     dropout: float = 0.2
@@ -236,6 +239,8 @@ class StudentConfig:
     def __post_init__(self) -> None:
         if min(self.embedding_dim, self.hidden_size, self.num_layers, self.max_vocab) <= 0:
             raise ValueError("student sizes must be > 0")
+        if self.shape_dim < 0:
+            raise ValueError("student.shape_dim must be >= 0")
         if not 0 <= self.dropout < 1:
             raise ValueError("student.dropout must be in [0, 1)")
 

@@ -275,7 +275,10 @@ class Distiller:
         acc = self.accelerator
         model = self.model
         acc.free_memory()
-        prefixes = [p if p == "projection" else f"student.{p}" for p in stage.trainable]
+        student = model.student
+        prefixes = [
+            p if p == "projection" else f"student.{name}" for p in stage.trainable for name in student.prefixes(p)
+        ]
         set_trainable(model, prefixes)
         params = [p for p in model.parameters() if p.requires_grad]
         # distill.embedding_grad = "sparse": the table's gradient holds only the rows of the batch's pieces

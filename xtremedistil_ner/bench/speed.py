@@ -142,8 +142,10 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
             inputs = make_batch(features, backend.lookup, ids)
             model_only = partial(_torch_forward, backend.model, inputs)
         else:
-            pieces, counts = dense_inputs(features, backend.lookup, ids)
+            pieces, counts, shapes = dense_inputs(features, backend.lookup, ids)
             feeds = {"piece_ids": pieces, "piece_counts": counts}
+            if backend.takes_shapes:
+                feeds["word_shapes"] = shapes
             model_only = partial(backend.session_for(len(ids)).run, None, feeds)
 
         cold = partial(_predict, tagger, texts, None)  # a fresh word cache at every call

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from xtremedistil_ner.runtime.shapes import word_shapes
+
 MAX_PIECES_PER_WORD = 16
 
 
@@ -25,11 +27,13 @@ class Featurized:
         sentence_offsets: ``(n_sentences + 1,)`` word offsets of each sentence.
         word_offsets: ``(n_words + 1,)`` piece offsets of each word.
         pieces: ``(n_pieces,)`` tokenizer piece ids (not yet student ids).
+        shapes: ``(n_words,)`` :data:`~xtremedistil_ner.runtime.shapes.SHAPES` id of each word.
     """
 
     sentence_offsets: np.ndarray
     word_offsets: np.ndarray
     pieces: np.ndarray
+    shapes: np.ndarray
 
     def __len__(self) -> int:
         return len(self.sentence_offsets) - 1
@@ -101,7 +105,10 @@ def featurize(tokenizer: Any, sentences: Sequence[Sequence[str]], chunk: int = 4
                 pieces.extend(piece_ids or [unk])
                 word_off.append(len(pieces))
             sent_off.append(len(word_off) - 1)
-    return Featurized(np.asarray(sent_off, np.int64), np.asarray(word_off, np.int64), np.asarray(pieces, np.int64))
+    shapes = word_shapes((w for s in sentences for w in s), len(word_off) - 1)
+    return Featurized(
+        np.asarray(sent_off, np.int64), np.asarray(word_off, np.int64), np.asarray(pieces, np.int64), shapes
+    )
 
 
 def piece_lookup(pieces: Sequence[str], tokenizer: Any) -> np.ndarray:
@@ -121,11 +128,14 @@ def piece_lookup(pieces: Sequence[str], tokenizer: Any) -> np.ndarray:
     return table
 
 
-def dense_inputs(features: Featurized, lookup: np.ndarray, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """``(piece_ids, piece_counts)`` int64 arrays of sentences ``ids`` (student ids via ``lookup``), no Python loop.
+def dense_inputs(
+    features: Featurized, lookup: np.ndarray, ids: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(piece_ids, piece_counts, word_shapes)`` int64 arrays of sentences ``ids`` (student ids via ``lookup``).
 
     Returns:
-        ``(batch, seq, max_pieces)`` piece ids (0 past each word's count) and ``(batch, seq)`` counts.
+        ``(batch, seq, max_pieces)`` piece ids (0 past each word's count), ``(batch, seq)`` counts and
+        ``(batch, seq)`` word shapes (0 at padding).
     """
     rows = np.asarray(ids, np.int64)
     starts = features.sentence_offsets[rows]
@@ -139,4 +149,5 @@ def dense_inputs(features: Featurized, lookup: np.ndarray, ids: Sequence[int]) -
     slots = np.arange(max(1, int(counts.max())))[None, None, :]
     has = slots < counts[:, :, None]
     pieces = np.where(has, lookup[features.pieces[np.where(has, first[:, :, None] + slots, 0)]], 0)
-    return pieces.astype(np.int64), counts.astype(np.int64)
+    shapes = np.where(valid, features.shapes[words], 0)
+    return pieces.astype(np.int64), counts.astype(np.int64), shapes.astype(np.int64)

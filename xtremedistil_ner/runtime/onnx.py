@@ -58,6 +58,7 @@ class OnnxBackend:
         self._small: Any = None if threads == 0 else self.session
         self.crf = CrfScores.from_dict(json.loads(crf_path.read_text(encoding="utf-8")))
         self.lookup = lookup
+        self.takes_shapes = any(i.name == "word_shapes" for i in self.session.get_inputs())
 
     def session_for(self, batch: int) -> Any:
         """The session that runs a batch of ``batch`` sentences."""
@@ -69,8 +70,12 @@ class OnnxBackend:
 
     def emissions(self, features: Featurized, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(batch, seq, num_tags)`` emissions and ``(batch,)`` lengths of sentences ``ids``."""
-        pieces, counts = dense_inputs(features, self.lookup, list(ids))
-        (emissions,) = self.session_for(len(ids)).run(None, {"piece_ids": pieces, "piece_counts": counts})
+        pieces, counts, shapes = dense_inputs(features, self.lookup, list(ids))
+        session = self.session_for(len(ids))
+        feed = {"piece_ids": pieces, "piece_counts": counts}
+        if self.takes_shapes:
+            feed["word_shapes"] = shapes
+        (emissions,) = session.run(None, feed)
         return emissions, (counts > 0).sum(1)
 
     def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:

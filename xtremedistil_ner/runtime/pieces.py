@@ -20,7 +20,7 @@ WORDS_PER_ROW = 64  # new words are tokenized as pseudo-sentences of this many w
 
 
 class _Store:
-    """Cached words: ``index`` word -> row; row ``r``'s pieces are ``flat[starts[r] : starts[r] + counts[r]]``.
+    """Cached words: row ``index[word]`` has pieces ``flat[starts[r] : starts[r] + counts[r]]``, shape ``shapes[r]``.
 
     The arrays grow by doubling, so adding a few words to a large cache copies nothing most of the time.
     """
@@ -30,6 +30,7 @@ class _Store:
         self.starts = np.zeros(1024, np.int64)
         self.counts = np.zeros(1024, np.int64)
         self.flat = np.zeros(4096, np.int64)
+        self.shapes = np.zeros(1024, np.int64)
         self.n_flat = 0
 
     def add(self, words: list[str], new: Featurized) -> None:
@@ -37,9 +38,11 @@ class _Store:
         first, n_pieces = len(self.index), len(new.pieces)
         self.starts = _room(self.starts, first, first + len(words))
         self.counts = _room(self.counts, first, first + len(words))
+        self.shapes = _room(self.shapes, first, first + len(words))
         self.flat = _room(self.flat, self.n_flat, self.n_flat + n_pieces)
         self.starts[first : first + len(words)] = new.word_offsets[:-1] + self.n_flat
         self.counts[first : first + len(words)] = np.diff(new.word_offsets)
+        self.shapes[first : first + len(words)] = new.shapes
         self.flat[self.n_flat : self.n_flat + n_pieces] = new.pieces
         self.n_flat += n_pieces
         self.index.update(zip(words, range(first, first + len(words)), strict=True))
@@ -103,4 +106,4 @@ class PieceCache:
         pieces = store.flat[shift + np.arange(len(shift), dtype=np.int64)]
         sentence_offsets = np.zeros(len(sentences) + 1, np.int64)
         np.cumsum(lengths, out=sentence_offsets[1:])
-        return Featurized(sentence_offsets, word_offsets, pieces)
+        return Featurized(sentence_offsets, word_offsets, pieces, store.shapes[rows_of])

@@ -63,6 +63,7 @@ def student_weights(model: StudentTagger) -> StudentWeights:
         tuple(layers),
         head.weight.detach().cpu().numpy(),
         head.bias.detach().cpu().numpy(),
+        None if model.shape is None else model.shape.weight.detach().cpu().numpy(),
     )
 
 

@@ -1,6 +1,7 @@
 """The student's emissions as an ONNX graph built from its weights (NumPy and ``onnx`` only, no tracing).
 
-Inputs are dense: ``piece_ids (batch, seq, pieces)`` and ``piece_counts (batch, seq)``, words left-aligned.
+Inputs are dense: ``piece_ids (batch, seq, pieces)`` and ``piece_counts (batch, seq)``, words left-aligned, and
+``word_shapes (batch, seq)`` for a student with a word-shape table.
 Each BiLSTM layer is one bidirectional ONNX ``LSTM`` node fed the sentence lengths (``sequence_lens``): the
 backward direction starts at each sentence's last word, so padding never leaks into real words, and no
 reversing gathers are needed. The graph runs time-major from the embedding to the emission layer, with one
@@ -44,12 +45,14 @@ class StudentWeights:
         embedding: ``(vocab, embedding_dim)``, a word is the mean of its pieces' rows.
         layers: per BiLSTM layer, bottom first, its ``(forward, backward)`` directions.
         emission_weight: ``(num_tags, 2 * hidden)``; emission_bias: ``(num_tags,)``.
+        shape_embedding: ``(n_shapes, shape_dim)`` word-shape table, concatenated after the pieces' mean; or None.
     """
 
     embedding: np.ndarray
     layers: tuple[tuple[LstmDirection, LstmDirection], ...]
     emission_weight: np.ndarray
     emission_bias: np.ndarray
+    shape_embedding: np.ndarray | None = None
 
 
 def _gates(matrix: np.ndarray) -> np.ndarray:
@@ -70,7 +73,7 @@ def _lstm_initializers(index: int, layer: tuple[LstmDirection, LstmDirection]) -
 
 
 def emissions_graph(weights: StudentWeights) -> onnx.ModelProto:
-    """``(piece_ids, piece_counts) -> emissions (batch, seq, num_tags)``; rows at padding are meaningless."""
+    """``(piece_ids, piece_counts[, word_shapes]) -> emissions (batch, seq, num_tags)``; padding rows meaningless."""
     hidden = weights.layers[0][0].weight_hh.shape[1]
     num_tags = weights.emission_weight.shape[0]
     init = [
@@ -102,8 +105,24 @@ def emissions_graph(weights: StudentWeights) -> onnx.ModelProto:
         n("Max", ["counts3", "one"], ["divisor_int"]),
         n("Cast", ["divisor_int"], ["divisor"], to=TensorProto.FLOAT),
         n("Div", ["summed", "divisor"], ["words"]),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("piece_ids", TensorProto.INT64, ["batch", "seq", "pieces"]),
+        helper.make_tensor_value_info("piece_counts", TensorProto.INT64, ["batch", "seq"]),
+    ]
+    words = "words"
+    if weights.shape_embedding is not None:
+        init.append(numpy_helper.from_array(weights.shape_embedding.astype(np.float32), "shape_embedding"))
+        inputs.append(helper.make_tensor_value_info("word_shapes", TensorProto.INT64, ["batch", "seq"]))
+        # shape: (batch, seq, embedding_dim + shape_dim)
+        nodes += [
+            n("Gather", ["shape_embedding", "word_shapes"], ["shape_vectors"]),
+            n("Concat", ["words", "shape_vectors"], ["words_shaped"], axis=2),
+        ]
+        words = "words_shaped"
+    nodes += [
         # time-major from here: (seq, batch, features)
-        n("Transpose", ["words"], ["x0"], perm=[1, 0, 2]),
+        n("Transpose", [words], ["x0"], perm=[1, 0, 2]),
         n("Greater", ["piece_counts", "zero"], ["real_word"]),
         n("Cast", ["real_word"], ["real_word_int"], to=TensorProto.INT32),
         n("ReduceSum", ["real_word_int", "axis1"], ["lengths"], keepdims=0),
@@ -133,10 +152,7 @@ def emissions_graph(weights: StudentWeights) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "student_emissions",
-        [
-            helper.make_tensor_value_info("piece_ids", TensorProto.INT64, ["batch", "seq", "pieces"]),
-            helper.make_tensor_value_info("piece_counts", TensorProto.INT64, ["batch", "seq"]),
-        ],
+        inputs,
         [helper.make_tensor_value_info("emissions", TensorProto.FLOAT, ["batch", "seq", num_tags])],
         init,
     )

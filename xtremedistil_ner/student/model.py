@@ -13,6 +13,7 @@ from torch import nn
 
 from xtremedistil_ner.config import StudentConfig
 from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.runtime.shapes import SHAPES
 from xtremedistil_ner.student.bilstm import bilstm_padded, reverse_index
 from xtremedistil_ner.student.crf import CRF
 
@@ -25,15 +26,19 @@ class StudentBatch:
         pieces: ``(total_pieces,)`` long, student piece ids of every real word, words in row-major order.
         offsets: ``(total_words,)`` long, start of each word's pieces in ``pieces``.
         mask: ``(batch, seq)`` bool, True at real words (left-aligned).
+        shapes: ``(total_words,)`` long, each word's :data:`~xtremedistil_ner.runtime.shapes.SHAPES` id.
     """
 
     pieces: torch.Tensor
     offsets: torch.Tensor
     mask: torch.Tensor
+    shapes: torch.Tensor
 
     def to(self, device: torch.device | str) -> StudentBatch:
         """Move every tensor to ``device``."""
-        return StudentBatch(self.pieces.to(device), self.offsets.to(device), self.mask.to(device))
+        return StudentBatch(
+            self.pieces.to(device), self.offsets.to(device), self.mask.to(device), self.shapes.to(device)
+        )
 
 
 @dataclass
@@ -66,7 +71,8 @@ class StudentTagger(nn.Module):
     """The shared multilingual student.
 
     Module names, bottom to top (used by the unfreezing schedule): ``embedding``, ``lstm.0`` ...
-    ``lstm.{n-1}``, ``head``.
+    ``lstm.{n-1}``, ``head``. With ``shape_dim > 0`` a word-shape table ``shape`` feeds the first BiLSTM
+    beside the pieces' mean; it trains with ``lstm.0`` (:meth:`prefixes`).
     """
 
     def __init__(self, config: StudentConfig, vocab_size: int, num_tags: int, tags: TagVocab | None = None) -> None:
@@ -75,8 +81,9 @@ class StudentTagger(nn.Module):
         self.vocab_size = vocab_size
         self.num_tags = num_tags
         self.embedding = nn.EmbeddingBag(vocab_size, config.embedding_dim, mode="mean")
+        self.shape = nn.Embedding(len(SHAPES), config.shape_dim) if config.shape_dim else None
         layers = []
-        width = config.embedding_dim
+        width = config.embedding_dim + config.shape_dim
         for _ in range(config.num_layers):
             layers.append(nn.LSTM(width, config.hidden_size, batch_first=True, bidirectional=True))
             width = 2 * config.hidden_size
@@ -88,6 +95,10 @@ class StudentTagger(nn.Module):
     def layer_names(self) -> tuple[str, ...]:
         """Trainable groups bottom to top."""
         return ("embedding", *[f"lstm.{i}" for i in range(len(self.lstm))], "head")
+
+    def prefixes(self, group: str) -> tuple[str, ...]:
+        """Module name prefixes that train with ``group`` of :attr:`layer_names`."""
+        return (group, "shape") if group == "lstm.0" and self.shape is not None else (group,)
 
     @property
     def output_size(self) -> int:
@@ -111,6 +122,9 @@ class StudentTagger(nn.Module):
         bsz, seq = mask.shape
         # shape: (total_words, embedding_dim)
         words = self.embedding(batch.pieces, batch.offsets)
+        if self.shape is not None:
+            # shape: (total_words, embedding_dim + shape_dim)
+            words = torch.cat([words, self.shape(batch.shapes)], dim=1)
         x = words.new_zeros(bsz * seq, words.size(1))
         x[mask.flatten()] = words
         x = self.dropout(x.view(bsz, seq, -1))

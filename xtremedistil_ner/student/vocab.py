@@ -83,7 +83,8 @@ def make_batch(features: Featurized, lookup: np.ndarray, indices: Sequence[int])
     counts = features.word_offsets[words + 1] - first
     offsets = np.cumsum(counts) - counts
     pieces = lookup[features.pieces[_ranges(first, counts)]]
-    return StudentBatch(torch.from_numpy(pieces), torch.from_numpy(offsets), mask)
+    shapes = torch.from_numpy(features.shapes[words])
+    return StudentBatch(torch.from_numpy(pieces), torch.from_numpy(offsets), mask, shapes)
 
 
 def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
