@@ -209,8 +209,8 @@ class StudentConfig:
 
     Attributes:
         embedding_dim: E, size of the piece embeddings (initialised by SVD of the teacher's, when ``svd_init``).
-        shape_dim: size of a word-shape embedding (case, digits, punctuation: 8 classes,
-            :mod:`xtremedistil_ner.runtime.shapes`) beside the pieces' mean; 0 = none.
+        shape_dim: size of a word-shape embedding beside the pieces' mean (8 classes of case, digits and
+            punctuation, ``runtime/shapes.py``), trained with the first BiLSTM layer; 0 = none.
         hidden_size: per direction, per BiLSTM layer.
         num_layers: stacked BiLSTM layers. One by default, as in the paper's 35x student; the default CPU
             recipe takes two (4.37M parameters, still 40.7x under mBERT-base), which keeps more of a pretrained
@@ -316,7 +316,7 @@ class EvalConfig:
         batch_size: sentences per batch when decoding.
         gold_baseline_epochs: also train a student of the same size on the gold labels alone (the teacher's
             fine-tuning data, no teacher) for this many epochs, best checkpoint on dev, and report it beside the
-            distilled student: what distillation adds over the gold data (0 = no baseline).
+            distilled student, to show what distillation adds over the gold data (0 = no baseline).
     """
 
     mode: Literal["conlleval", "strict"] = "conlleval"
