@@ -66,6 +66,23 @@ def test_recipe_reference_is_complete_and_committed():
     assert committed.read_text(encoding="utf-8") == text, "regenerate: python -m xtremedistil_ner.recipe_doc"
 
 
+class _Section:
+    """A section.
+
+    Attributes:
+        first, second: one meaning for two keys, going on over a line that
+            looks like one: a key it is not.
+        third: short.
+    """
+
+
+def test_a_continuation_line_that_reads_like_a_key_stays_in_its_keys_meaning():
+    from xtremedistil_ner.recipe_doc import _meanings
+
+    meaning = "one meaning for two keys, going on over a line that looks like one: a key it is not."
+    assert _meanings(_Section) == {"first": meaning, "second": meaning, "third": "short."}
+
+
 def test_flat_memory_opt_out_skips_the_heap_pin(tmp_path, monkeypatch):
     """`[run] flat_memory = false` leaves glibc's malloc alone (a recipe key, type-checked like the others)."""
     from accelerate.state import AcceleratorState

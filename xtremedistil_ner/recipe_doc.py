@@ -42,7 +42,8 @@ def _meanings(cls: type) -> dict[str, str]:
     out: dict[str, str] = {}
     current: list[str] = []
     for line in doc.split("Attributes:", 1)[1].splitlines():
-        match = re.match(r"^\s{8}([a-z_*, ]+):\s*(.*)$", line)
+        # a key starts right at the section's indent; continuation lines are indented further
+        match = re.match(r"^ {8}([a-z_*][a-z_*, ]*):\s*(.*)$", line)
         if match:
             current = [n.strip() for n in match.group(1).split(",")]
             for name in current:
