@@ -117,6 +117,37 @@ def test_augment_adds_to_the_transfer_set(tiny_data):
     assert more[: len(plain)] == plain and len(more) == len(plain) + 7
 
 
+def test_unlabeled_dir_adds_its_train_text_where_it_has_the_language(tmp_path, tiny_data):
+    import shutil
+
+    from xtremedistil_ner.data.corpus import cap_notes
+
+    shutil.copytree(tiny_data / "tr", tmp_path / "de")  # another folder's sentences, filed under de
+    plain = load_corpus(DataConfig(data_dir=str(tiny_data)), ("de", "hi"))
+    cfg = DataConfig(data_dir=str(tiny_data), unlabeled_dir=str(tmp_path), augment=2)
+    corpus = load_corpus(cfg, ("de", "hi"))
+    de, hi = corpus.languages["de"], corpus.languages["hi"]
+    extra = load_corpus(DataConfig(data_dir=str(tiny_data)), ("tr",)).languages["tr"].train
+    base = plain.languages["de"].transfer
+    # the folder's own text first, then the other folder's train text, labels dropped, then the swaps
+    assert de.transfer[: len(base)] == base
+    assert [s.tokens for s in de.transfer[len(base) : len(base) + len(extra)]] == [s.tokens for s in extra]
+    assert all(s.tags is None and s.lang == "de" for s in de.transfer)
+    assert len(de.transfer) == len(base) + len(extra) + 2
+    assert len(hi.transfer) == len(plain.languages["hi"].transfer) + 2
+    notes = cap_notes(cfg, corpus)
+    assert any(f"de {len(extra):,} sentences" in n for n in notes)
+    assert any(f"{tmp_path} has no train split for hi" in n for n in notes)
+    gone = DataConfig(data_dir=str(tiny_data), unlabeled_dir=str(tmp_path / "nowhere"))
+    assert any("not found: nothing for de" in n for n in cap_notes(gone, load_corpus(gone, ("de",))))
+    itself = DataConfig(data_dir=str(tiny_data), unlabeled_dir=str(tiny_data))  # the single recipe on WikiANN
+    same = load_corpus(itself, ("de",))
+    assert same.languages["de"].transfer == base
+    assert cap_notes(itself, same) == [
+        f"data: data.unlabeled_dir is the data folder itself ({tiny_data}): nothing added"
+    ]
+
+
 def test_a_missing_dev_split_is_held_out_of_train(tmp_path, tiny_data):
     import shutil
 

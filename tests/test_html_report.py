@@ -138,6 +138,10 @@ def test_model_card_names_the_unlabeled_text():
     assert _transfer_text({"transfer": "u/{lang}.txt", "raw_text": "more/{lang}.txt"}) == (
         "`u/{lang}.txt`, and `more/{lang}.txt`"
     )
+    assert _transfer_text({"transfer": "train", "unlabeled_dir": "wiki", "augment": 12000}) == (
+        "the train split, labels dropped, and the train split of `wiki` (labels dropped), where it has the "
+        "language, and 12,000 gold sentences a language with their mentions swapped"
+    )
 
 
 def test_markdown_puts_the_paper_beside_ours(smoke_run):

@@ -26,7 +26,7 @@ def _f1(scores: LanguageScores | None) -> float | None:
 
 
 def _transfer_text(data: dict[str, Any]) -> str:
-    """Where the unlabeled text the student learned from came from (``data.transfer`` and ``data.raw_text``)."""
+    """Where the unlabeled text the student learned from came from (``transfer``, ``raw_text``, ``unlabeled_dir``)."""
     transfer = data.get("transfer", "train")
     if transfer == "train-rest":
         text = "the train sentences after the gold budget, labels dropped"
@@ -34,7 +34,13 @@ def _transfer_text(data: dict[str, Any]) -> str:
         text = f"the {transfer} split, labels dropped"
     else:
         text = f"`{transfer}`"
-    return text + (f", and `{data['raw_text']}`" if data.get("raw_text") else "")
+    if data.get("raw_text"):
+        text += f", and `{data['raw_text']}`"
+    if data.get("unlabeled_dir"):
+        text += f", and the train split of `{data['unlabeled_dir']}` (labels dropped), where it has the language"
+    if data.get("augment"):
+        text += f", and {data['augment']:,} gold sentences a language with their mentions swapped"
+    return text
 
 
 def model_card(report: Report, recipe: dict[str, Any]) -> str:

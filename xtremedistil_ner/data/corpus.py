@@ -26,6 +26,7 @@ class LanguageData:
     full_sizes: dict[str, int] = field(default_factory=dict)
     zero_shot: bool = False
     dev_from_train: bool = False
+    unlabeled_from_dir: int | None = None
 
 
 @dataclass
@@ -71,13 +72,23 @@ def _read_split(cfg: DataConfig, lang: str, split: str) -> list[Sentence] | None
 
 
 def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
-    """The transfer set of ``lang``: ``data.transfer`` (capped), ``data.raw_text``, ``data.augment`` swaps."""
+    """The transfer set of ``lang``: ``data.transfer`` (capped), ``data.raw_text``, ``data.unlabeled_dir``, swaps."""
     transfer = _read_transfer_base(cfg, lang, data, train_full)
     if cfg.raw_text:
         transfer = transfer + _read_text_file(cfg, "raw_text", lang)
+    if cfg.unlabeled_dir and not _same_folder(cfg.unlabeled_dir, cfg.data_dir):
+        path = find_split(cfg.unlabeled_dir, lang, "train")
+        extra = [] if path is None else [s.unlabeled() for s in read_labeled(path, lang, "auto", "repair")]
+        data.unlabeled_from_dir = None if path is None else len(extra)
+        transfer = transfer + extra
     if cfg.augment:
         transfer = transfer + mention_swaps(_cap(train_full, cfg.max_train_per_lang), cfg.augment, lang)
     return transfer
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` name the same directory (``unlabeled_dir`` = the data folder adds nothing)."""
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _read_transfer_base(cfg: DataConfig, lang: str, data: LanguageData, train_full: list[Sentence]) -> list[Sentence]:
@@ -196,6 +207,24 @@ def cap_notes(cfg: DataConfig, corpus: Corpus) -> list[str]:
         if held
         else []
     )
+    if cfg.unlabeled_dir and _same_folder(cfg.unlabeled_dir, cfg.data_dir):
+        notes.append(f"data: data.unlabeled_dir is the data folder itself ({cfg.unlabeled_dir}): nothing added")
+    elif cfg.unlabeled_dir:
+        found = {lang: d.unlabeled_from_dir for lang, d in corpus.languages.items() if d.unlabeled_from_dir}
+        lacking = [lang for lang, d in corpus.languages.items() if d.unlabeled_from_dir is None and not d.zero_shot]
+        if found:
+            added = ", ".join(f"{lang} {n:,}" for lang, n in list(found.items())[:4])
+            more = f" and {len(found) - 4} more languages" if len(found) > 4 else ""
+            notes.append(
+                f"data: unlabeled text added to the transfer set from the train split of {cfg.unlabeled_dir} "
+                f"(labels dropped; data.unlabeled_dir): {added}{more} sentences"
+            )
+        if lacking:
+            where = "has no train split for" if Path(cfg.unlabeled_dir).is_dir() else "not found: nothing for"
+            notes.append(
+                f"data: {cfg.unlabeled_dir} {where} {', '.join(lacking)}: no unlabeled text added from it "
+                "(data.unlabeled_dir)"
+            )
     for split in SPLITS:
         cap = getattr(cfg, f"max_{split}_per_lang")
         cut = {lang: d.full_sizes[split] for lang, d in corpus.languages.items() if d.full_sizes.get(split, 0) > cap}
