@@ -234,7 +234,7 @@ def build_teacher(
     """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
-    label_args = {
+    label_args: dict[str, Any] = {
         "num_labels": len(tags),
         "id2label": dict(enumerate(tags.tags)),
         "label2id": tags.index,
@@ -247,7 +247,7 @@ def build_teacher(
     tokenizer = load_tokenizer(cfg.tokenizer or source, cfg.trust_remote_code)
     try:
         if model_name:
-            load_args = {
+            load_args: dict[str, Any] = {
                 "trust_remote_code": cfg.trust_remote_code,
                 "use_safetensors": None if cfg.allow_bin_weights else True,
                 "weights_only": True,

@@ -7,6 +7,7 @@ Each word's embedding is the mean of its pieces' embeddings (``nn.EmbeddingBag``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -135,7 +136,7 @@ class StudentTagger(nn.Module):
         reverse = None if unpadded else reverse_index(lengths, seq)
         for layer in self.lstm:
             # shape: (batch, seq, 2 * hidden_size), zero at padding
-            x = layer(x)[0] if reverse is None else bilstm_padded(layer, x, reverse, mask)
+            x = layer(x)[0] if reverse is None else bilstm_padded(cast(nn.LSTM, layer), x, reverse, mask)
             x = self.dropout(x)
         return StudentOutput(emissions=self.head.emissions(x), hidden=x, mask=mask)
 
