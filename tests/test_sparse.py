@@ -99,3 +99,15 @@ def test_missing_raw_text_file_names_the_file(tmp_path, tiny_data) -> None:
     with pytest.raises(DataError, match="raw_text file for de not found") as err:
         load_corpus(DataConfig(data_dir=str(tiny_data), raw_text=str(tmp_path / "{lang}.txt")), ("de",))
     assert "de.txt" in str(err.value)
+
+
+def test_the_sparse_run_reads_only_its_folder_and_raw_lines(tmp_path) -> None:
+    """The bench distils its folder as a user's: no unlabeled_dir (WikiANN's own text would stand in for --raw)."""
+    from xtremedistil_ner.bench.sparse import SparseSpec, sparse_data_config
+    from xtremedistil_ner.config import DataConfig
+
+    cfg = DataConfig(unlabeled_dir="../shared/data/wikiann", augment=7)
+    data = sparse_data_config(cfg, tmp_path, SparseSpec("da", raw=5))
+    assert (data.data_dir, data.langs, data.unlabeled_dir, data.augment) == (str(tmp_path / "data"), "da", "", 7)
+    assert data.raw_text == str(tmp_path / "data" / "{lang}" / "raw.txt")
+    assert sparse_data_config(cfg, tmp_path, SparseSpec("da")).raw_text == ""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.atomic_files import write_json, write_text
-from xtremedistil_ner.config import SPLITS, RunConfig
+from xtremedistil_ner.config import SPLITS, DataConfig, RunConfig
 from xtremedistil_ner.data.readers import find_split, read_labeled
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.errors import XdnerError
@@ -146,6 +146,16 @@ def _stats(sentences: Sequence[Sentence]) -> dict[str, Any]:
     }
 
 
+def sparse_data_config(data: DataConfig, out: Path, spec: SparseSpec) -> DataConfig:
+    """``data`` pointed at the sparse folder ``out/data``: its language, its ``raw.txt`` with ``spec.raw``.
+
+    ``unlabeled_dir`` is switched off: the folder is cut from WikiANN, whose own train text would stand in
+    for the ``--raw`` lines the benchmark measures.
+    """
+    raw_text = str(out / "data" / "{lang}" / "raw.txt") if spec.raw else data.raw_text
+    return dataclasses.replace(data, data_dir=str(out / "data"), langs=spec.lang, raw_text=raw_text, unlabeled_dir="")
+
+
 def run_sparse(
     cfg: RunConfig, out: Path, spec: SparseSpec, progress: Progress | None = None
 ) -> tuple[Report, dict[str, Any]]:
@@ -157,8 +167,7 @@ def run_sparse(
     from xtremedistil_ner.pipeline import run_distill
 
     stats = write_sparse_folder(Path(cfg.data.data_dir), spec, out / "data")
-    raw_text = str(out / "data" / "{lang}" / "raw.txt") if spec.raw else cfg.data.raw_text
-    data = dataclasses.replace(cfg.data, data_dir=str(out / "data"), langs=spec.lang, raw_text=raw_text)
+    data = sparse_data_config(cfg.data, out, spec)
     report = run_distill(dataclasses.replace(cfg, data=data), out, progress)
     write_json(out / "sparse.json", {**dataclasses.asdict(spec), "splits": stats})
     return report, stats
