@@ -117,7 +117,7 @@ def make_texts(data_dir: Path, n_texts: int, words: int, langs: Sequence[str] = 
 def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int, repeats: int) -> Measurement:
     """One student runtime, as served: PyTorch through ``load_torch_tagger``, ONNX through the torch-free runtime."""
     from xtremedistil_ner.checkpoint import load_student
-    from xtremedistil_ner.runtime.features import dense_inputs, featurize
+    from xtremedistil_ner.runtime.features import featurize
     from xtremedistil_ner.runtime.onnx import load_onnx_tagger
     from xtremedistil_ner.runtime.pieces import PieceCache
     from xtremedistil_ner.runtime.words import split_words
@@ -142,11 +142,7 @@ def _student_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup
             inputs = make_batch(features, backend.lookup, ids)
             model_only = partial(_torch_forward, backend.model, inputs)
         else:
-            pieces, counts, shapes = dense_inputs(features, backend.lookup, ids)
-            feeds = {"piece_ids": pieces, "piece_counts": counts}
-            if backend.takes_shapes:
-                feeds["word_shapes"] = shapes
-            model_only = partial(backend.session_for(len(ids)).run, None, feeds)
+            model_only = partial(backend.session_for(len(ids)).run, None, backend.feeds(features, ids))
 
         cold = partial(_predict, tagger, texts, None)  # a fresh word cache at every call
         warm = partial(_predict, tagger, texts, PieceCache(tokenizer))  # one cache for all calls

@@ -68,15 +68,19 @@ class OnnxBackend:
             self._small = _session(self.model, 1)
         return self._small
 
-    def emissions(self, features: Featurized, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """``(batch, seq, num_tags)`` emissions and ``(batch,)`` lengths of sentences ``ids``."""
+    def feeds(self, features: Featurized, ids: Sequence[int]) -> dict[str, np.ndarray]:
+        """The session's inputs for sentences ``ids``: ``piece_ids``, ``piece_counts`` (and ``word_shapes``)."""
         pieces, counts, shapes = dense_inputs(features, self.lookup, list(ids))
-        session = self.session_for(len(ids))
         feed = {"piece_ids": pieces, "piece_counts": counts}
         if self.takes_shapes:
             feed["word_shapes"] = shapes
-        (emissions,) = session.run(None, feed)
-        return emissions, (counts > 0).sum(1)
+        return feed
+
+    def emissions(self, features: Featurized, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(batch, seq, num_tags)`` emissions and ``(batch,)`` lengths of sentences ``ids``."""
+        feed = self.feeds(features, ids)
+        (emissions,) = self.session_for(len(ids)).run(None, feed)
+        return emissions, (feed["piece_counts"] > 0).sum(1)
 
     def tag(self, features: Featurized, ids: Sequence[int]) -> list[tuple[list[int], list[float]]]:
         """Viterbi paths and the marginal of each chosen tag."""

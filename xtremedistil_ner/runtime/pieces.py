@@ -20,7 +20,7 @@ WORDS_PER_ROW = 64  # new words are tokenized as pseudo-sentences of this many w
 
 
 class _Store:
-    """Cached words: row ``index[word]`` has pieces ``flat[starts[r] : starts[r] + counts[r]]``, shape ``shapes[r]``.
+    """Cached words: row ``r = index[word]``: pieces ``flat[starts[r] : starts[r] + counts[r]]``, shape ``shapes[r]``.
 
     The arrays grow by doubling, so adding a few words to a large cache copies nothing most of the time.
     """

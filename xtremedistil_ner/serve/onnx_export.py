@@ -18,6 +18,7 @@ from torch import nn
 from xtremedistil_ner.atomic_files import atomic_write, write_json
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.runtime.onnx import require_onnxruntime
+from xtremedistil_ner.student.bilstm import direction_weights
 from xtremedistil_ner.student.model import StudentTagger
 
 if TYPE_CHECKING:  # onnx is an optional dependency: imported where an export starts
@@ -41,12 +42,7 @@ def _direction(lstm: nn.LSTM, suffix: str) -> LstmDirection:
     """One direction (``""`` forward, ``"_reverse"`` backward) of a one-layer bidirectional LSTM."""
     from xtremedistil_ner.serve.onnx_graph import LstmDirection
 
-    return LstmDirection(
-        *(
-            getattr(lstm, f"{name}_l0{suffix}").detach().cpu().numpy()
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        )
-    )
+    return LstmDirection(*(w.detach().cpu().numpy() for w in direction_weights(lstm, suffix)))
 
 
 def student_weights(model: StudentTagger) -> StudentWeights:

@@ -1,8 +1,8 @@
 """One bidirectional LSTM layer over a left-aligned padded batch, without packing.
 
 ``nn.LSTM`` on a ``PackedSequence`` runs PyTorch's own step loop; on a plain padded tensor the CPU build can use
-oneDNN's fused LSTM for the forward and the backward pass (docs/RESULTS.md, "The student's LSTM without
-packing"). Padding cannot reach a real word here: the forward direction meets it only after the last real word,
+oneDNN's fused LSTM for the forward and the backward pass (docs/RESULTS.md, "The paper's regime on two CPU
+cores"). Padding cannot reach a real word here: the forward direction meets it only after the last real word,
 and the backward direction reads each sentence reversed within its own length, so its padding comes last too.
 The layer's parameters are the ``nn.LSTM``'s own (``weight_ih_l0``, ``weight_ih_l0_reverse``, ...): checkpoints,
 the ONNX export and the NumPy runtime see the same module.
@@ -26,9 +26,14 @@ def reverse_index(lengths: torch.Tensor, seq: int) -> torch.Tensor:
     return torch.where(t < n, n - 1 - t, t)
 
 
+def direction_weights(layer: nn.LSTM, suffix: str) -> list[torch.Tensor]:
+    """``weight_ih, weight_hh, bias_ih, bias_hh`` of one direction (``""`` forward, ``"_reverse"`` backward)."""
+    return [getattr(layer, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
 def _direction(layer: nn.LSTM, x: torch.Tensor, suffix: str) -> torch.Tensor:
     """One direction of ``layer`` over ``x`` ``(batch, seq, in)``; returns ``(batch, seq, hidden)``."""
-    weights = [getattr(layer, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    weights = direction_weights(layer, suffix)
     h0 = x.new_zeros(1, x.size(0), layer.hidden_size)
     # torch.lstm(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
     return torch.lstm(x, (h0, h0), weights, True, 1, 0.0, layer.training, False, True)[0]
