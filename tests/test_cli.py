@@ -166,6 +166,8 @@ def test_teacher_train_then_label_end_with_a_summary(tmp_path, monkeypatch):
     assert trained.exit_code == 0, trained.output
     text = " ".join(trained.output.split())
     assert "fine-tuned now" in text and "train sentences in 2 languages" in text and "xdner teacher label" in text
+    scores = json.loads((out / "teacher_test_scores.json").read_text())["scores"]  # kept for distill to reuse
+    assert scores and all(f"{lang} {100 * s['f1']:.2f}" in text for lang, s in scores.items())
     labeled = runner.invoke(app, ["teacher", "label", *args])
     assert labeled.exit_code == 0, labeled.output
     text = " ".join(labeled.output.split())

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.progress import Progress as ProgressHook
+from xtremedistil_ner.wording import plural
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -185,7 +186,7 @@ def _teacher_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("status", s["status"]),
         ("model", f"{s['model']}, {s['params']:,} parameters"),
         ("tags", s["tags"]),
-        ("labeled data", f"{s['train_sentences']:,} train sentences in {s['languages']} languages"),
+        ("labeled data", f"{s['train_sentences']:,} train sentences in {plural(s['languages'], 'language')}"),
     ]
 
 
@@ -236,7 +237,14 @@ def _teacher_trained(cfg: Any, out: Path) -> None:
     from xtremedistil_ner.pipeline import train_teacher_only
 
     s = _run(lambda p: train_teacher_only(cfg, out, p))
-    _summary("xdner teacher train", [*_teacher_rows(s), ("time", f"{s['seconds']:.1f} s")])
+    rows = _teacher_rows(s)
+    if "dev_curve" in s:
+        curve = s["dev_curve"]
+        kept = f"{curve['best_f1']:.2f} at step {curve['best_step']:,} of {curve['total_steps']:,} (kept)"
+        rows.append(("dev F1", kept))
+    if "test_f1" in s:
+        rows.append(("test F1", ", ".join(f"{lang} {f1:.2f}" for lang, f1 in s["test_f1"].items())))
+    _summary("xdner teacher train", [*rows, ("time", f"{s['seconds']:.1f} s")])
     out_console.print(f"next: xdner teacher label --out {out}   (or xdner distill --out {out})")
 
 
@@ -285,7 +293,8 @@ teacher_app.command(
     help="""Fine-tune the teacher jointly on all chosen languages; saves OUT/teacher (reused by distill).
 
     The teacher is teacher.model of the recipe (a local directory or Hub name), or teacher.config from scratch.
-    An existing OUT/teacher is reused, not trained again.
+    An existing OUT/teacher is reused, not trained again. Ends with its dev F1 (teacher.eval_every) and test F1
+    per language (kept in OUT/teacher_test_scores.json for distill).
 
     Examples:
       xdner teacher train --langs de,fr,hi --out runs/three

@@ -15,6 +15,7 @@ from xtremedistil_ner.config import SPLITS
 from xtremedistil_ner.evaluate import LanguageScores
 from xtremedistil_ner.report import entity_types_line
 from xtremedistil_ner.results import Report
+from xtremedistil_ner.wording import plural
 
 
 def _pct(x: float | None) -> str:
@@ -67,7 +68,7 @@ def model_card(report: Report, recipe: dict[str, Any]) -> str:
         "",
         f"# xtremedistil_ner student: {report.name}",
         "",
-        f"A BiLSTM-CRF named-entity tagger for {len(ok)} languages ({types}; IOB2), distilled from a "
+        f"A BiLSTM-CRF named-entity tagger for {plural(len(ok), 'language')} ({types}; IOB2), distilled from a "
         f"multilingual transformer teacher with xtremedistil_ner. **{p.student:,} "
         f"parameters**: {p.student_compression_vs_mbert_base:.1f}x fewer than mBERT-base, "
         f"{p.student_compression_vs_teacher:.1f}x fewer than its teacher.",
@@ -97,7 +98,7 @@ def model_card(report: Report, recipe: dict[str, Any]) -> str:
         "",
         f"## Results (test, word-level seqeval {report.eval.mode}, F1 %)",
         "",
-        f"Macro over {m.languages_scored} languages: teacher {_pct(m.teacher_f1)}, student "
+        f"Macro over {plural(m.languages_scored, 'language')}: teacher {_pct(m.teacher_f1)}, student "
         f"{_pct(m.student_f1)}, retention {_pct(m.retention)}%."
         + (
             f" A student of the same size trained on the same gold labels alone: {_pct(m.gold_only_f1)}."

@@ -65,6 +65,7 @@ from xtremedistil_ner.teacher import (
 )
 from xtremedistil_ner.teacher_dev import DevCheckpoint
 from xtremedistil_ner.teacher_zoo import RECIPE_PREFIX, is_recipe_teacher, recipe_teacher_dir
+from xtremedistil_ner.wording import plural
 
 
 @dataclass
@@ -399,7 +400,7 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
         test = corpus.split("test")
         teacher_scores = teacher_test_scores(state, teacher, test, tags)
         macro = 100 * macro_f1(teacher_scores)
-        state.progress.note(f"teacher: test macro F1 {macro:.2f} over {len(teacher_scores)} languages")
+        state.progress.note(f"teacher: test macro F1 {macro:.2f} over {plural(len(teacher_scores), 'language')}")
         teacher_dev = WordTargets.stack(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
     with _timed(state, "teacher_label"):
         targets = transfer_targets(state, teacher, corpus.split("transfer"), cache_dir)
@@ -553,7 +554,16 @@ def train_teacher_only(cfg: RunConfig, out: Path, progress: Progress | None = No
     start = time.perf_counter()
     state, corpus, tags = _prepare(cfg, out, progress, need_transfer=False)
     teacher = ensure_teacher(state, corpus, tags)
-    return _teacher_summary(teacher, corpus, tags, time.perf_counter() - start)
+    summary = _teacher_summary(teacher, corpus, tags, time.perf_counter() - start)
+    test = corpus.split("test")
+    if test:  # scored once, kept in OUT/teacher_test_scores.json: distill reuses it
+        scores = teacher_test_scores(state, teacher, test, teacher.tags)
+        summary["test_f1"] = {lang: round(100 * s.overall.f1, 2) for lang, s in scores.items()}
+    curve = out / "teacher_dev_curve.json"
+    if curve.is_file():
+        summary["dev_curve"] = json.loads(curve.read_text(encoding="utf-8"))
+    summary["seconds"] = round(time.perf_counter() - start, 1)
+    return summary
 
 
 def label_only(cfg: RunConfig, out: Path, progress: Progress | None = None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from xtremedistil_ner.results import (
     TeacherInfo,
     ZeroShotMacro,
 )
+from xtremedistil_ner.wording import plural
 
 # bert-base-multilingual-cased as a BertModel with its pooler (the "177.9M" everyone quotes). `xdner bench speed`
 # counts the token classifier it builds instead (no pooler, 7-tag head), so its ratios differ slightly from the
@@ -321,7 +322,7 @@ def to_markdown(report: Report, paper: dict[str, dict[str, float]] | None = None
         f"Word-level entity scores on **test** (seqeval, mode `{report.eval.mode}`, scheme IOB2); "
         f"checkpoints chosen on dev. Seed {report.seed}. Caps per language: {dataclasses.asdict(report.caps)}.",
         "",
-        f"**Macro F1 over {m.languages_scored} languages**: teacher {_pct(m.teacher_f1)}, "
+        f"**Macro F1 over {plural(m.languages_scored, 'language')}**: teacher {_pct(m.teacher_f1)}, "
         f"student {_pct(m.student_f1)}, retention {_pct(m.retention)}%." + _gold_sentence(m),
         "",
         *_teacher_lines(report.teacher),
