@@ -554,15 +554,15 @@ def train_teacher_only(cfg: RunConfig, out: Path, progress: Progress | None = No
     start = time.perf_counter()
     state, corpus, tags = _prepare(cfg, out, progress, need_transfer=False)
     teacher = ensure_teacher(state, corpus, tags)
-    summary = _teacher_summary(teacher, corpus, tags, time.perf_counter() - start)
     test = corpus.split("test")
-    if test:  # scored once, kept in OUT/teacher_test_scores.json: distill reuses it
-        scores = teacher_test_scores(state, teacher, test, teacher.tags)
+    # scored once, kept in OUT/teacher_test_scores.json: distill reuses it
+    scores = teacher_test_scores(state, teacher, test, teacher.tags) if test else {}
+    summary = _teacher_summary(teacher, corpus, tags, time.perf_counter() - start)
+    if scores:
         summary["test_f1"] = {lang: round(100 * s.overall.f1, 2) for lang, s in scores.items()}
     curve = out / "teacher_dev_curve.json"
     if curve.is_file():
         summary["dev_curve"] = json.loads(curve.read_text(encoding="utf-8"))
-    summary["seconds"] = round(time.perf_counter() - start, 1)
     return summary
 
 
