@@ -225,6 +225,9 @@ class StudentConfig:
         dropout: between layers, during training.
         svd_init: initialise the embeddings from a truncated SVD of the teacher's input embeddings.
         max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
+        fill_vocab: give the rows left under ``max_vocab`` to the tokenizer's most frequent pieces (a unigram
+            model's scores, vocabulary order otherwise) that the training data lacks, in its scripts; they keep
+            their SVD rows of the teacher's vectors, so a word unseen in training is not all ``<unk>``.
         tokenizer: the student's own fast tokenizer (directory or hub name); empty: the teacher's. With another
             tokenizer, teacher and student meet at words, and each student piece's SVD init pools the teacher
             rows of its text.
@@ -238,6 +241,7 @@ class StudentConfig:
     num_layers: int = 1
     dropout: float = 0.2
     max_vocab: int = 60000
+    fill_vocab: bool = False
     tokenizer: str = ""
     svd_init: bool = True
     freeze_embeddings: bool = False

@@ -303,7 +303,7 @@ def build_student(
 ) -> tuple[StudentTagger, StudentVocab, np.ndarray]:
     """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings."""
     s = state.cfg.student
-    vocab = StudentVocab.build(tokenizer, features, s.max_vocab)
+    vocab = StudentVocab.build(tokenizer, features, s.max_vocab, s.fill_vocab)
     student = StudentTagger(s, len(vocab), len(tags), tags)
     if s.svd_init:
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]

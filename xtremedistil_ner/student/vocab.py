@@ -1,8 +1,8 @@
 """The student's piece vocabulary (which tokenizer pieces get an embedding row), batches and embedding init.
 
 The student splits words with a tokenizer (by default the teacher's; :mod:`xtremedistil_ner.runtime.features`)
-and keeps an embedding row only for the ``max_vocab`` most frequent pieces of its training data; id 0 is
-``<unk>``.
+and keeps an embedding row only for the ``max_vocab`` most frequent pieces of its training data (and, with
+``student.fill_vocab``, the tokenizer's most frequent pieces the data lacks); id 0 is ``<unk>``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 
 from xtremedistil_ner.runtime.features import Featurized, piece_lookup
 from xtremedistil_ner.student.model import StudentBatch
+from xtremedistil_ner.student.vocab_fill import fill_pieces, ranked_pieces, text_scripts
 
 UNK = "<unk>"
 
@@ -30,15 +31,25 @@ class StudentVocab:
     pieces: tuple[str, ...]
 
     @classmethod
-    def build(cls, tokenizer: Any, features: Sequence[Featurized], max_vocab: int) -> StudentVocab:
-        """Keep the ``max_vocab - 1`` most frequent pieces (ties broken by id) plus UNK."""
+    def build(cls, tokenizer: Any, features: Sequence[Featurized], max_vocab: int, fill: bool = False) -> StudentVocab:
+        """Keep the ``max_vocab - 1`` most frequent pieces (ties broken by id) plus UNK.
+
+        With ``fill``, rows left under ``max_vocab`` go to the tokenizer's most frequent pieces the training
+        text lacks, in the text's scripts (:mod:`~xtremedistil_ner.student.vocab_fill`), after the text's own.
+        """
         counts: Counter[int] = Counter()
         for feats in features:
             ids, freq = np.unique(feats.pieces, return_counts=True)
             counts.update(dict(zip(ids.tolist(), freq.tolist(), strict=True)))
         counts.pop(tokenizer.unk_token_id, None)
         kept = sorted(counts, key=lambda i: (-counts[i], i))[: max_vocab - 1]
-        return cls((UNK, *tokenizer.convert_ids_to_tokens(kept)))
+        pieces = [UNK, *tokenizer.convert_ids_to_tokens(kept)]
+        room = max_vocab - len(pieces)
+        if fill and room > 0:
+            piece_counts = dict(zip(pieces[1:], (counts[i] for i in kept), strict=True))
+            scripts = text_scripts(piece_counts)
+            pieces += fill_pieces(ranked_pieces(tokenizer), pieces, scripts, room)
+        return cls(tuple(pieces))
 
     def __len__(self) -> int:
         return len(self.pieces)
