@@ -1,7 +1,8 @@
 import numpy as np
+import torch
 
 from xtremedistil_ner.runtime.features import featurize
-from xtremedistil_ner.student.vocab import UNK, StudentVocab
+from xtremedistil_ner.student.vocab import UNK, StudentVocab, svd_embeddings
 from xtremedistil_ner.student.vocab_fill import char_script, fill_pieces, in_scripts, ranked_pieces, text_scripts
 
 TEXT = [("Angela", "Merkel", "visited", "Paris", "in", "2019", "."), ("The", "city", "was", "calm", ".")]
@@ -60,3 +61,27 @@ def test_build_with_fill_never_exceeds_max_vocab(xlmr_tokenizer):
     feats = featurize(xlmr_tokenizer, TEXT)
     small = StudentVocab.build(xlmr_tokenizer, [feats], max_vocab=5, fill=True)
     assert small.pieces == StudentVocab.build(xlmr_tokenizer, [feats], max_vocab=5).pieces
+
+
+def test_filled_rows_are_projected_with_the_text_rows_basis():
+    torch.manual_seed(0)
+    vectors = torch.randn(12, 6)
+    have = np.ones(12, bool)
+    have[0] = False  # UNK
+    fitted = svd_embeddings(vectors, have, 3, fit_rows=8)
+    # the text rows (0-7) come out as they do without the filled rows beside them
+    torch.manual_seed(1)
+    alone = svd_embeddings(vectors[:8], have[:8], 3)
+    assert torch.allclose(fitted[1:8], alone[1:8], atol=1e-5)
+    # a filled row equal to a text row lands on that row's embedding: the same projection
+    vectors[10] = vectors[3]
+    assert torch.allclose(svd_embeddings(vectors, have, 3, fit_rows=8)[10], fitted[3], atol=1e-5)
+    # fitting on every row (the default) gives the filled rows a say in the basis
+    assert not torch.allclose(svd_embeddings(vectors, have, 3)[1:8], alone[1:8], atol=1e-3)
+
+
+def test_build_with_fill_records_where_the_filled_rows_start(xlmr_tokenizer):
+    feats = featurize(xlmr_tokenizer, TEXT)
+    plain = StudentVocab.build(xlmr_tokenizer, [feats], max_vocab=2000)
+    filled = StudentVocab.build(xlmr_tokenizer, [feats], max_vocab=2000, fill=True)
+    assert plain.text_pieces == 0 and filled.text_pieces == len(plain)

@@ -309,7 +309,8 @@ def build_student(
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
         vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
         with torch.no_grad():
-            student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim))
+            # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
+            student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
     return student, vocab, vocab.lookup(tokenizer)
 
 

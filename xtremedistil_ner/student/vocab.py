@@ -29,6 +29,8 @@ class StudentVocab:
     """Student id -> piece string (id 0 is UNK), and the lookup from tokenizer ids."""
 
     pieces: tuple[str, ...]
+    text_pieces: int = 0
+    """Rows before the filled ones (UNK and the training text's pieces) when built with ``fill``; 0 = all."""
 
     @classmethod
     def build(cls, tokenizer: Any, features: Sequence[Featurized], max_vocab: int, fill: bool = False) -> StudentVocab:
@@ -45,11 +47,11 @@ class StudentVocab:
         kept = sorted(counts, key=lambda i: (-counts[i], i))[: max_vocab - 1]
         pieces = [UNK, *tokenizer.convert_ids_to_tokens(kept)]
         room = max_vocab - len(pieces)
-        if fill and room > 0:
-            piece_counts = dict(zip(pieces[1:], (counts[i] for i in kept), strict=True))
-            scripts = text_scripts(piece_counts)
-            pieces += fill_pieces(ranked_pieces(tokenizer), pieces, scripts, room)
-        return cls(tuple(pieces))
+        if not (fill and room > 0):
+            return cls(tuple(pieces))
+        piece_counts = dict(zip(pieces[1:], (counts[i] for i in kept), strict=True))
+        extra = fill_pieces(ranked_pieces(tokenizer), pieces, text_scripts(piece_counts), room)
+        return cls((*pieces, *extra), len(pieces))
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -143,28 +145,34 @@ def teacher_vectors(
     return out, have
 
 
-def svd_embeddings(vectors: torch.Tensor, have: np.ndarray, dim: int) -> torch.Tensor:
+def svd_embeddings(vectors: torch.Tensor, have: np.ndarray, dim: int, fit_rows: int = 0) -> torch.Tensor:
     """Truncated-SVD compression of teacher vectors to the student's embedding size.
 
     Args:
         vectors: ``(student_vocab, teacher_hidden)`` teacher vector of each student piece.
         have: ``(student_vocab,)`` bool, rows that have a teacher vector (others get small random vectors).
         dim: student embedding size.
+        fit_rows: the mean, the singular vectors and the scale are fitted on the first ``fit_rows`` rows only
+            (the pieces of the training text; 0 = all rows), and every row is projected with them.
 
     Returns:
         ``(student_vocab, dim)``: centered rows projected on the top ``dim`` right singular vectors, unit std.
     """
     mask = torch.from_numpy(have)
+    fit = mask.clone()
+    if fit_rows:
+        fit[fit_rows:] = False
     out = torch.randn(len(have), dim) * 0.01
-    if int(mask.sum()) < 2:
+    if int(fit.sum()) < 2:
         return out
-    mean = vectors[mask].mean(0)
+    mean = vectors[fit].mean(0)
     # shape: (k, teacher_hidden), economy SVD of the centered rows, k = min(n, teacher_hidden)
-    _, _, vh = torch.linalg.svd(vectors[mask] - mean, full_matrices=False)
+    _, _, vh = torch.linalg.svd(vectors[fit] - mean, full_matrices=False)
     k = min(dim, vh.size(0))
+    scale = ((vectors[fit] - mean) @ vh[:k].T).std().clamp(min=1e-6)
     # shape: (n, k)
     projected = (vectors[mask] - mean) @ vh[:k].T
     block = out[mask]
-    block[:, :k] = projected / projected.std().clamp(min=1e-6)
+    block[:, :k] = projected / scale
     out[mask] = block
     return out
