@@ -227,8 +227,8 @@ class StudentConfig:
         max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
         fill_vocab: give the rows left under ``max_vocab`` to the tokenizer's most frequent pieces (a unigram
             model's scores, vocabulary order otherwise) that the training data lacks, in its scripts, projected
-            on the SVD basis of the data's pieces, so a word unseen in training is not all ``<unk>``. Helps where
-            the training text is small (UNER en without WikiANN text: +1.36, one seed), neutral otherwise.
+            on the SVD basis of the data's pieces, so a word unseen in training is not all ``<unk>``. Measured on UNER
+            en and zh over two seeds: no gain (docs/RESULTS.md); off by default.
         tokenizer: the student's own fast tokenizer (directory or hub name); empty: the teacher's. With another
             tokenizer, teacher and student meet at words, and each student piece's SVD init pools the teacher
             rows of its text.
