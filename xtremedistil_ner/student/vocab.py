@@ -19,7 +19,7 @@ import torch
 
 from xtremedistil_ner.runtime.features import Featurized, piece_lookup
 from xtremedistil_ner.student.model import StudentBatch
-from xtremedistil_ner.student.vocab_fill import fill_pieces, ranked_pieces, text_scripts
+from xtremedistil_ner.student.vocab_fill import fill_pieces, piece_text, ranked_pieces, text_scripts
 
 UNK = "<unk>"
 
@@ -105,9 +105,6 @@ def word_rows(features: Featurized, indices: Sequence[int]) -> np.ndarray:
     return _sentence_words(features, indices)[1]
 
 
-PIECE_MARKERS = ("##", "▁", "Ġ")
-
-
 def teacher_vectors(
     pieces: Sequence[str], student_tokenizer: Any, teacher_tokenizer: Any, teacher_embeddings: torch.Tensor
 ) -> tuple[torch.Tensor, np.ndarray]:
@@ -128,13 +125,7 @@ def teacher_vectors(
         out[1:] = matrix[torch.from_numpy(ids)]
         have[1:] = True
         return out, have
-    texts = []
-    for piece in pieces[1:]:
-        for marker in PIECE_MARKERS:
-            if piece.startswith(marker) and len(piece) > len(marker):
-                piece = piece[len(marker) :]
-                break
-        texts.append(piece)
+    texts = [piece_text(piece) or piece for piece in pieces[1:]]  # a bare marker stays itself
     encoded = teacher_tokenizer(texts, add_special_tokens=False)["input_ids"]
     unk = teacher_tokenizer.unk_token_id
     for row, piece_ids in enumerate(encoded, start=1):
@@ -169,10 +160,9 @@ def svd_embeddings(vectors: torch.Tensor, have: np.ndarray, dim: int, fit_rows: 
     # shape: (k, teacher_hidden), economy SVD of the centered rows, k = min(n, teacher_hidden)
     _, _, vh = torch.linalg.svd(vectors[fit] - mean, full_matrices=False)
     k = min(dim, vh.size(0))
-    scale = ((vectors[fit] - mean) @ vh[:k].T).std().clamp(min=1e-6)
     # shape: (n, k)
     projected = (vectors[mask] - mean) @ vh[:k].T
     block = out[mask]
-    block[:, :k] = projected / scale
+    block[:, :k] = projected / projected[fit[mask]].std().clamp(min=1e-6)
     out[mask] = block
     return out

@@ -23,6 +23,7 @@ MIN_SCRIPT_SHARE = 0.01
 names in English text do not bring in every Greek or Cyrillic piece)."""
 
 MARKERS = ("▁", "##", "Ġ")
+"""Word-start (SentencePiece, byte-level BPE) and continuation (WordPiece) markers of a piece."""
 RESERVED = re.compile(r"^(\[[^\]]+\]|<[^>]+>)$")
 
 
@@ -61,7 +62,8 @@ def text_scripts(piece_counts: Mapping[str, int], min_share: float = MIN_SCRIPT_
 def in_scripts(piece: str, scripts: frozenset[str]) -> bool:
     """True when every letter of ``piece`` is in ``scripts`` and it has some text besides its marker."""
     text = piece_text(piece)
-    return bool(text) and all(char_script(ch) in scripts or not char_script(ch) for ch in text)
+    allowed = scripts | {""}  # "": digits, punctuation and symbols go with any script
+    return bool(text) and all(char_script(ch) in allowed for ch in text)
 
 
 def ranked_pieces(tokenizer: Any) -> list[str]:
