@@ -111,6 +111,35 @@ def test_mention_swaps_are_gold_sentences_with_same_type_mentions_swapped(tiny_d
     assert mention_swaps([g.unlabeled() for g in gold], 5) == [] and mention_swaps(gold, 0) == []
 
 
+def test_labeled_mention_swaps_tag_each_swapped_in_mention_with_its_type(tiny_data):
+    from xtremedistil_ner.data.augment import mention_swaps
+    from xtremedistil_ner.data.readers import read_labeled
+    from xtremedistil_ner.data.tags import bio_spans
+
+    gold = read_labeled(tiny_data / "de" / "train.tsv", "de")
+    labeled = mention_swaps(gold, 30, seed="de", labeled=True)
+    # the same draws as the unlabeled swaps, with tags: B-/I- over each swapped-in mention, O elsewhere
+    assert [s.unlabeled() for s in labeled] == mention_swaps(gold, 30, seed="de")
+    mentions = {(kind, s.tokens[a:b]) for s in gold for a, b, kind in bio_spans(s.tags)}
+    for s in labeled:
+        assert s.tags is not None and len(s.tags) == len(s.tokens) and s.has_entity
+        spans = bio_spans(s.tags)
+        assert all((kind, s.tokens[a:b]) in mentions for a, b, kind in spans)
+        inside = {i for a, b, _ in spans for i in range(a, b)}
+        assert all(t == "O" for i, t in enumerate(s.tags) if i not in inside)
+
+
+def test_teacher_train_adds_labeled_swaps_apart_from_the_transfer_swaps(tiny_data):
+    corpus = load_corpus(DataConfig(data_dir=str(tiny_data), augment=5), ("de", "hi"))
+    assert corpus.teacher_train() == corpus.split("train")
+    more = corpus.teacher_train(4)
+    assert more[: len(corpus.split("train"))] == corpus.split("train") and len(more) == len(corpus.split("train")) + 8
+    added = more[len(corpus.split("train")) :]
+    assert [s.lang for s in added] == ["de"] * 4 + ["hi"] * 4 and all(s.tags is not None for s in added)
+    swapped = {s.tokens for d in corpus.languages.values() for s in d.transfer[-5:]}
+    assert not {s.tokens for s in added[:4]} <= swapped  # not the transfer set's draws again
+
+
 def test_augment_adds_to_the_transfer_set(tiny_data):
     plain = load_corpus(DataConfig(data_dir=str(tiny_data)), ("de",)).languages["de"].transfer
     more = load_corpus(DataConfig(data_dir=str(tiny_data), augment=7), ("de",)).languages["de"].transfer

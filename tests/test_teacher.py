@@ -103,6 +103,25 @@ def test_pretrained_teacher_weights_load_through_safetensors_only(tmp_path, mber
     assert torch.equal(loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
 
 
+def test_num_hidden_layers_cuts_a_pretrained_teacher_to_its_bottom_layers(tmp_path, mbert_tokenizer):
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    config = AutoConfig.from_pretrained(
+        str(MBERT), num_hidden_layers=3, hidden_size=16, num_attention_heads=2, intermediate_size=32, num_labels=7
+    )
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_config(config)
+    model.save_pretrained(tmp_path / "m")
+    mbert_tokenizer.save_pretrained(tmp_path / "m")
+    cut, _ = build_teacher(TeacherConfig(model=str(tmp_path / "m"), num_hidden_layers=2, hidden_layer=2), TAGS)
+    assert cut.config.num_hidden_layers == 2 and len(cut.bert.encoder.layer) == 2
+    for kept, full in zip(cut.bert.encoder.layer, model.bert.encoder.layer[:2], strict=True):
+        weights = zip(kept.state_dict().values(), full.state_dict().values(), strict=True)
+        assert all(torch.equal(a, b) for a, b in weights)
+    with pytest.raises(ValueError, match="hidden_layer"):
+        TeacherConfig(model="m", num_hidden_layers=2, hidden_layer=3)
+
+
 def _train_sentences(n: int) -> list[Sentence]:
     tags = ("O", "B-PER", "O", "O", "O", "B-LOC", "O", "O", "O", "O", "O", "O")
     return [Sentence(GERMAN, tags, "de") for _ in range(n)]

@@ -136,6 +136,8 @@ class TeacherConfig:
         config: directory holding ``config.json`` (and the tokenizer unless ``tokenizer`` is set).
         tokenizer: tokenizer directory or hub name (default: ``model`` or ``config``); must be a fast tokenizer.
         num_hidden_layers, hidden_size, num_attention_heads, intermediate_size: overrides of ``config`` (0 = keep).
+            ``num_hidden_layers`` also cuts a pretrained ``model`` to its bottom N layers (a shallower, faster
+            teacher; the layers above are not loaded).
         max_length: pieces per window, special tokens included; longer sentences are windowed, not cut.
         epochs, lr, warmup, weight_decay, batch_size: fine-tuning (AdamW, linear decay after ``warmup``, a
             fraction of the steps; ``batch_size`` is global over all processes).
@@ -156,6 +158,10 @@ class TeacherConfig:
             rows is most of a small encoder's parameters; its dense Adam update is most of a CPU step).
         freeze_layers: also keep the bottom N transformer layers fixed while fine-tuning (BERT-style encoders:
             ``encoder.layer``); backward then stops above them, so a step costs less.
+        augment: labeled sentences per language added to the teacher's fine-tuning set: gold sentences with
+            every entity mention swapped for a gold mention of the same type, tags kept (``data/augment.py``;
+            drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student
+            are unchanged. 0 = none.
         autocast: ``bf16`` runs teacher fine-tuning and labeling under bfloat16 autocast (weights stay float32),
             ``no`` in float32, ``auto`` in bf16 where the device computes it natively (AVX-512 BF16 or AMX CPUs,
             GPUs with bf16), else float32. The report records what was used.
@@ -187,6 +193,7 @@ class TeacherConfig:
     finetune: bool = True
     freeze_embeddings: bool = False
     freeze_layers: int = 0
+    augment: int = 0
     autocast: Literal["no", "bf16", "auto"] = "no"
     trust_remote_code: bool = False
     allow_bin_weights: bool = False
@@ -198,6 +205,13 @@ class TeacherConfig:
             raise ValueError("teacher.epochs, teacher.lr and teacher.batch_size must be > 0")
         if self.freeze_layers < 0:
             raise ValueError("teacher.freeze_layers must be >= 0")
+        if self.augment < 0:
+            raise ValueError("teacher.augment must be >= 0 (0 = none)")
+        if self.num_hidden_layers and self.hidden_layer > self.num_hidden_layers:
+            raise ValueError(
+                f"teacher.hidden_layer {self.hidden_layer} is above the teacher's {self.num_hidden_layers} layers "
+                "(teacher.num_hidden_layers)"
+            )
         if self.steps < 0:
             raise ValueError("teacher.steps must be >= 0 (0 = use teacher.epochs)")
         if self.eval_every < 0:

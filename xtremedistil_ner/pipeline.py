@@ -173,7 +173,12 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab, depth: int =
         cfg = dataclasses.replace(cfg, model=str(recipe_teacher(state, cfg.model, depth)))
     model, tokenizer = build_teacher(cfg, tags, state.progress.note)
     if cfg.finetune:
-        train = corpus.split("train")
+        train = corpus.teacher_train(cfg.augment)
+        if cfg.augment:
+            state.progress.note(
+                f"teacher: {len(train):,} fine-tuning sentences, {cfg.augment:,} a language with their mentions "
+                "swapped (teacher.augment)"
+            )
         checkpoint = None
         if cfg.eval_every:
             device = state.accelerator.device

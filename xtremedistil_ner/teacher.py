@@ -252,6 +252,8 @@ def build_teacher(
                 "use_safetensors": None if cfg.allow_bin_weights else True,
                 "weights_only": True,
             }
+            if cfg.num_hidden_layers:  # a pretrained encoder cut to its bottom layers: the rest are not loaded
+                load_args["num_hidden_layers"] = cfg.num_hidden_layers
             old = named_labels(AutoConfig.from_pretrained(model_name, trust_remote_code=cfg.trust_remote_code))
             model = None
             if old is not None and old != list(tags.tags):

@@ -16,17 +16,21 @@ from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import bio_spans
 
 
-def mention_swaps(sentences: Sequence[Sentence], count: int, seed: str | int = 0) -> list[Sentence]:
-    """``count`` unlabeled sentences: gold sentences holding an entity, each mention swapped for another.
+def mention_swaps(
+    sentences: Sequence[Sentence], count: int, seed: str | int = 0, labeled: bool = False
+) -> list[Sentence]:
+    """``count`` gold sentences holding an entity, each mention swapped for another mention of its type.
 
     Args:
         sentences: labeled sentences of one language (unlabeled ones are ignored).
         count: how many to make (0: none).
         seed: seeds the draws (any string or int).
+        labeled: keep the tags (``B-``/``I-`` of each swapped-in mention, the source's tags elsewhere): gold
+            for fine-tuning the teacher. Off: unlabeled text for the teacher to label.
 
     Returns:
-        Unlabeled sentences (``tags`` None) in the language of their source; empty when no sentence holds an
-        entity.
+        Sentences in the language of their source (``tags`` None unless ``labeled``); empty when no sentence
+        holds an entity.
     """
     mentions: dict[str, list[tuple[str, ...]]] = {}
     sources: list[tuple[Sentence, list[tuple[int, int, str]]]] = []
@@ -43,11 +47,17 @@ def mention_swaps(sentences: Sequence[Sentence], count: int, seed: str | int = 0
     for _ in range(count):
         sentence, spans = sources[rng.randrange(len(sources))]
         tokens: list[str] = []
+        tags: list[str] = []
+        source_tags = sentence.tags or ()
         at = 0
         for start, end, kind in spans:
+            mention = mentions[kind][rng.randrange(len(mentions[kind]))]
             tokens += sentence.tokens[at:start]
-            tokens += mentions[kind][rng.randrange(len(mentions[kind]))]
+            tags += source_tags[at:start]
+            tokens += mention
+            tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(mention) - 1)
             at = end
         tokens += sentence.tokens[at:]
-        made.append(Sentence(tuple(tokens), None, sentence.lang))
+        tags += source_tags[at:]
+        made.append(Sentence(tuple(tokens), tuple(tags) if labeled else None, sentence.lang))
     return made

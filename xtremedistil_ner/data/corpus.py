@@ -40,6 +40,14 @@ class Corpus:
         """All sentences of one split, languages in order."""
         return [s for data in self.languages.values() for s in getattr(data, name)]
 
+    def teacher_train(self, augment: int = 0) -> list[Sentence]:
+        """The teacher's fine-tuning set: the train split, and ``augment`` labeled mention swaps a language.
+
+        The swaps are drawn with their own seed, apart from the unlabeled ones of ``data.augment``.
+        """
+        made = (mention_swaps(d.train, augment, f"teacher:{lang}", labeled=True) for lang, d in self.languages.items())
+        return self.split("train") + [s for part in made for s in part]
+
     def tags(self) -> TagVocab:
         """The tag set seen in any labeled split (one tag set for the student, whatever each language has)."""
         seen = {t for name in SPLITS for s in self.split(name) for t in (s.tags or ())}
