@@ -237,7 +237,12 @@ class StudentConfig:
             recipe takes two (4.37M parameters, still 40.7x under mBERT-base), which keeps more of a pretrained
             teacher for about twice the student's training time (docs/RESULTS.md).
         dropout: between layers, during training.
-        svd_init: initialise the embeddings from a truncated SVD of the teacher's input embeddings.
+        svd_init: initialise the embeddings from a truncated SVD of teacher vectors (``svd_source``).
+        svd_source: each piece's teacher vector before the SVD: ``input``, its row of the teacher's input
+            embeddings; ``hidden``, the mean of the fine-tuned teacher's cached layer (``teacher.hidden_layer``)
+            over the transfer words that hold it, standardised per dimension (pieces the transfer text lacks:
+            their input row mapped into that space by a least-squares fit). The gold-only student always
+            takes ``input``: it sees nothing of the fine-tuned teacher.
         max_vocab: most frequent pieces of the training data that get an embedding row (others: UNK).
         fill_vocab: give the rows left under ``max_vocab`` to the tokenizer's most frequent pieces (a unigram
             model's scores, vocabulary order otherwise) that the training data lacks, in its scripts, projected
@@ -259,6 +264,7 @@ class StudentConfig:
     fill_vocab: bool = False
     tokenizer: str = ""
     svd_init: bool = True
+    svd_source: Literal["input", "hidden"] = "input"
     freeze_embeddings: bool = False
     bio_constraints: bool = True
 

@@ -49,7 +49,13 @@ from xtremedistil_ner.resume import ResumeStore
 from xtremedistil_ner.runtime.features import Featurized, featurize
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentTagger
-from xtremedistil_ner.student.vocab import StudentVocab, svd_embeddings, teacher_vectors
+from xtremedistil_ner.student.vocab import (
+    StudentVocab,
+    hidden_init_vectors,
+    hidden_vectors,
+    svd_embeddings,
+    teacher_vectors,
+)
 from xtremedistil_ner.teacher import (
     LabelStats,
     Teacher,
@@ -304,15 +310,32 @@ def student_tokenizer(cfg: RunConfig, teacher: Teacher) -> Any:
 
 
 def build_student(
-    state: RunState, teacher: Teacher, tags: TagVocab, features: Sequence[Featurized], tokenizer: Any
+    state: RunState,
+    teacher: Teacher,
+    tags: TagVocab,
+    features: Sequence[Featurized],
+    tokenizer: Any,
+    transfer: TrainSet | None = None,
 ) -> tuple[StudentTagger, StudentVocab, np.ndarray]:
-    """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings."""
+    """Student with a piece vocabulary pruned to its training data and SVD-initialised teacher embeddings.
+
+    ``transfer`` (its features and cached teacher states) is read when ``student.svd_source`` is ``hidden``.
+    """
     s = state.cfg.student
     vocab = StudentVocab.build(tokenizer, features, s.max_vocab, s.fill_vocab)
     student = StudentTagger(s, len(vocab), len(tags), tags)
     if s.svd_init:
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
         vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
+        if s.svd_source == "hidden" and transfer is not None and transfer.targets.hidden is not None:
+            context, in_context = hidden_vectors(
+                transfer.features, transfer.targets.hidden, vocab.lookup(tokenizer), len(vocab)
+            )
+            vectors, have = hidden_init_vectors(context, in_context, vectors, have)
+            state.progress.note(
+                f"student: embeddings from the teacher's layer {state.cfg.teacher.hidden_layer} over the transfer "
+                f"words ({int(in_context.sum()):,} of {len(vocab) - 1:,} pieces; the rest mapped from input rows)"
+            )
         with torch.no_grad():
             # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
             student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
@@ -445,7 +468,9 @@ def student_side(
             side.teacher_dev if any(st.objective != "gold" for st in cfg.distill.stages) else None,
         )
         sub_state = dataclasses.replace(state, cfg=cfg)
-        student, vocab, lookup = build_student(sub_state, teacher, tags, [train.features, gold.features], tokenizer)
+        student, vocab, lookup = build_student(
+            sub_state, teacher, tags, [train.features, gold.features], tokenizer, train
+        )
     with _timed(state, f"{name}_distill"):
         store = None
         if resume_dir is not None:
@@ -471,7 +496,11 @@ def gold_baseline_config(cfg: RunConfig) -> RunConfig:
     epochs = cfg.eval.gold_baseline_epochs
     stages = (StageConfig("gold", epochs),)
     evals = max(cfg.distill.evals_per_stage, math.ceil(epochs))
-    return dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, stages=stages, evals_per_stage=evals))
+    return dataclasses.replace(
+        cfg,
+        distill=dataclasses.replace(cfg.distill, stages=stages, evals_per_stage=evals),
+        student=dataclasses.replace(cfg.student, svd_source="input"),  # nothing of the fine-tuned teacher
+    )
 
 
 def gold_baseline(state: RunState, side: TeacherSide) -> StudentRun | None:

@@ -136,6 +136,68 @@ def teacher_vectors(
     return out, have
 
 
+def hidden_vectors(
+    features: Featurized, hidden: Any, lookup: np.ndarray, size: int, chunk_words: int = 1 << 16
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The mean teacher state of the words that hold each student piece (the teacher's view of it in context).
+
+    Args:
+        features: the transfer set's words and pieces.
+        hidden: ``(n_words, teacher_hidden)`` cached teacher states of those words (array or shard rows, read
+            ``chunk_words`` rows at a time).
+        lookup: ``(len(tokenizer),)`` tokenizer id -> student id.
+        size: rows of the student's table.
+        chunk_words: words read from ``hidden`` at a time (bounds the memory of the pass).
+
+    Returns:
+        ``(size, teacher_hidden)`` float32 means and a ``(size,)`` bool array of rows held by some word (never
+        row 0, UNK).
+    """
+    n_words = len(features.word_offsets) - 1
+    sums = torch.zeros(size, int(hidden.shape[1]), dtype=torch.float64)
+    counts = np.zeros(size, np.int64)
+    for a in range(0, n_words, chunk_words):
+        b = min(n_words, a + chunk_words)
+        # shape: (b - a, teacher_hidden)
+        states = torch.from_numpy(np.asarray(hidden[np.arange(a, b)], np.float32)).double()
+        per_word = np.diff(features.word_offsets[a : b + 1])
+        # shape: (pieces of these words,) the word each piece belongs to, and its student id
+        word_of_piece = torch.from_numpy(np.repeat(np.arange(b - a), per_word))
+        ids = lookup[features.pieces[features.word_offsets[a] : features.word_offsets[b]]]
+        sums.index_add_(0, torch.from_numpy(ids.astype(np.int64)), states[word_of_piece])
+        counts += np.bincount(ids, minlength=size)
+    counts[0] = 0
+    have = counts > 0
+    means = sums / torch.from_numpy(np.maximum(counts, 1)).double()[:, None]
+    return means.float(), have
+
+
+def hidden_init_vectors(
+    context: torch.Tensor, have_context: np.ndarray, inputs: torch.Tensor, have_input: np.ndarray
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Context vectors standardised per dimension, and input rows mapped into that space where a row has none.
+
+    The map is the least-squares affine fit from input rows to context vectors over the pieces that have both;
+    standardising keeps a few large dimensions of a transformer's states from taking the whole SVD.
+
+    Returns:
+        ``(rows, teacher_hidden)`` vectors and the ``(rows,)`` bool array of rows that have one.
+    """
+    both = torch.from_numpy(have_context & have_input)
+    mean = context[torch.from_numpy(have_context)].mean(0)
+    std = context[torch.from_numpy(have_context)].std(0).clamp(min=1e-6)
+    out = (context - mean) / std
+    missing = torch.from_numpy(have_input & ~have_context)
+    if bool(missing.any()) and int(both.sum()) >= 2:
+        ones = torch.ones(len(out), 1)
+        # shape: (teacher_hidden + 1, teacher_hidden), affine map input -> standardised context
+        design = torch.cat([inputs, ones], 1)
+        solution = torch.linalg.lstsq(design[both].double(), out[both].double(), driver="gelsd").solution
+        out[missing] = (design[missing].double() @ solution).float()
+    out[~torch.from_numpy(have_context | have_input)] = 0
+    return out, have_context | (have_input & (int(both.sum()) >= 2))
+
+
 def svd_embeddings(vectors: torch.Tensor, have: np.ndarray, dim: int, fit_rows: int = 0) -> torch.Tensor:
     """Truncated-SVD compression of teacher vectors to the student's embedding size.
 
