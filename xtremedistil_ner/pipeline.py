@@ -327,15 +327,20 @@ def build_student(
     if s.svd_init:
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
         vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
-        if s.svd_source == "hidden" and transfer is not None and transfer.targets.hidden is not None:
-            context, in_context = hidden_vectors(
-                transfer.features, transfer.targets.hidden, vocab.lookup(tokenizer), len(vocab)
-            )
-            vectors, have = hidden_init_vectors(context, in_context, vectors, have)
-            state.progress.note(
-                f"student: embeddings from the teacher's layer {state.cfg.teacher.hidden_layer} over the transfer "
-                f"words ({int(in_context.sum()):,} of {len(vocab) - 1:,} pieces; the rest mapped from input rows)"
-            )
+        if s.svd_source == "hidden":
+            context, in_context = vectors, np.zeros(len(vocab), bool)
+            if transfer is not None and transfer.targets.hidden is not None and len(transfer.features):
+                lookup = vocab.lookup(tokenizer)
+                context, in_context = hidden_vectors(transfer.features, transfer.targets.hidden, lookup, len(vocab))
+            if not in_context.any():
+                state.progress.note("student: no cached teacher states of transfer words: embeddings from input rows")
+            else:
+                vectors, have = hidden_init_vectors(context, in_context, vectors, have)
+                state.progress.note(
+                    f"student: embeddings from the teacher's layer {state.cfg.teacher.hidden_layer} over the "
+                    f"transfer words ({int(in_context.sum()):,} of {len(vocab) - 1:,} pieces; the rest mapped from "
+                    "input rows)"
+                )
         with torch.no_grad():
             # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
             student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
