@@ -323,6 +323,7 @@ def build_student(
     """
     s = state.cfg.student
     vocab = StudentVocab.build(tokenizer, features, s.max_vocab, s.fill_vocab)
+    lookup = vocab.lookup(tokenizer)
     student = StudentTagger(s, len(vocab), len(tags), tags)
     if s.svd_init:
         weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
@@ -330,7 +331,6 @@ def build_student(
         if s.svd_source == "hidden":
             context, in_context = vectors, np.zeros(len(vocab), bool)
             if transfer is not None and transfer.targets.hidden is not None and len(transfer.features):
-                lookup = vocab.lookup(tokenizer)
                 context, in_context = hidden_vectors(transfer.features, transfer.targets.hidden, lookup, len(vocab))
             if not in_context.any():
                 state.progress.note("student: no cached teacher states of transfer words: embeddings from input rows")
@@ -344,7 +344,7 @@ def build_student(
         with torch.no_grad():
             # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
             student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
-    return student, vocab, vocab.lookup(tokenizer)
+    return student, vocab, lookup
 
 
 def distill_student(

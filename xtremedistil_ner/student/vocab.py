@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from xtremedistil_ner.runtime.features import Featurized, piece_lookup
+from xtremedistil_ner.shard_rows import ShardRows
 from xtremedistil_ner.student.model import StudentBatch
 from xtremedistil_ner.student.vocab_fill import fill_pieces, piece_text, ranked_pieces, text_scripts
 
@@ -137,7 +138,7 @@ def teacher_vectors(
 
 
 def hidden_vectors(
-    features: Featurized, hidden: Any, lookup: np.ndarray, size: int, chunk_words: int = 1 << 16
+    features: Featurized, hidden: np.ndarray | ShardRows, lookup: np.ndarray, size: int, chunk_words: int = 1 << 16
 ) -> tuple[torch.Tensor, np.ndarray]:
     """The mean teacher state of the words that hold each student piece (the teacher's view of it in context).
 
