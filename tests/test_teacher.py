@@ -176,6 +176,27 @@ def test_freeze_layers_keeps_the_bottom_layers_and_rejects_too_many():
         freeze(model, False, 3)
 
 
+def test_layer_decay_gives_each_layer_its_rate_and_one_rate_keeps_two_groups():
+    from xtremedistil_ner.teacher import freeze, param_groups
+
+    (model, _), _ = tiny_teacher(MBERT)
+    freeze(model, True, 0)
+    rate = {id(p): (g["lr"], g["weight_decay"]) for g in param_groups(model, 1e-3, 0.01, 0.5) for p in g["params"]}
+    named = dict(model.named_parameters())
+    layers = model.bert.encoder.layer
+    assert rate[id(layers[1].attention.self.query.weight)] == (1e-3, 0.01)  # the top layer: lr
+    assert rate[id(layers[0].attention.self.query.weight)] == (5e-4, 0.01)  # one below: lr * 0.5
+    assert rate[id(layers[0].attention.self.query.bias)] == (5e-4, 0.0)
+    assert rate[id(model.classifier.weight)] == (1e-3, 0.01)
+    assert rate[id(named["bert.embeddings.LayerNorm.weight"])] == (2.5e-4, 0.0)  # below the bottom layer
+    assert id(model.bert.embeddings.word_embeddings.weight) not in rate  # frozen: in no group
+    assert len(rate) == sum(p.requires_grad for p in model.parameters())
+    flat = param_groups(model, 1e-3, 0.01, 1.0)
+    assert sorted((g["lr"], g["weight_decay"]) for g in flat) == [(1e-3, 0.0), (1e-3, 0.01)]
+    with pytest.raises(ValueError, match="layer_decay"):
+        TeacherConfig(layer_decay=0.0)
+
+
 def test_viterbi_decode_gives_valid_iob2_and_keeps_valid_argmax_paths():
     import itertools
 

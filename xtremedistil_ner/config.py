@@ -158,6 +158,9 @@ class TeacherConfig:
             rows is most of a small encoder's parameters; its dense Adam update is most of a CPU step).
         freeze_layers: also keep the bottom N transformer layers fixed while fine-tuning (BERT-style encoders:
             ``encoder.layer``); backward then stops above them, so a step costs less.
+        layer_decay: layer-wise learning-rate decay (Clark et al. 2020, ELECTRA): the top transformer layer and
+            the head train at ``lr``, each layer below at ``layer_decay`` times the one above, the embeddings
+            (when not frozen) below the bottom layer. 1 = one rate for all.
         augment: labeled sentences per language added to the teacher's fine-tuning set: gold sentences with
             every entity mention swapped for a gold mention of the same type, tags kept (``data/augment.py``;
             drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student
@@ -193,6 +196,7 @@ class TeacherConfig:
     finetune: bool = True
     freeze_embeddings: bool = False
     freeze_layers: int = 0
+    layer_decay: float = 1.0
     augment: int = 0
     autocast: Literal["no", "bf16", "auto"] = "no"
     trust_remote_code: bool = False
@@ -207,6 +211,8 @@ class TeacherConfig:
             raise ValueError("teacher.freeze_layers must be >= 0")
         if self.augment < 0:
             raise ValueError("teacher.augment must be >= 0 (0 = none)")
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError("teacher.layer_decay must be in (0, 1] (1 = one learning rate for all layers)")
         if self.num_hidden_layers and self.hidden_layer > self.num_hidden_layers:
             raise ValueError(
                 f"teacher.hidden_layer {self.hidden_layer} is above the teacher's {self.num_hidden_layers} layers "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -360,6 +361,39 @@ def freeze(model: torch.nn.Module, embeddings: bool, layers: int) -> None:
             p.requires_grad_(False)
 
 
+_LAYER = re.compile(r"\.layer\.(\d+)\.")
+
+
+def layer_depth(name: str, num_layers: int) -> int:
+    """Depth of parameter ``name`` in a transformer of ``num_layers`` layers.
+
+    0 for the embeddings, ``i + 1`` for layer ``i`` (a name holding ``.layer.i.``), ``num_layers + 1`` for
+    anything else (the classification head, a pooler).
+    """
+    found = _LAYER.search(name)
+    if found:
+        return int(found.group(1)) + 1
+    return 0 if "embeddings" in name else num_layers + 1
+
+
+def param_groups(model: torch.nn.Module, lr: float, weight_decay: float, layer_decay: float) -> list[dict[str, Any]]:
+    """AdamW parameter groups of ``model``'s trainable parameters, one per (learning rate, weight decay).
+
+    Biases and LayerNorms get no weight decay. With ``layer_decay`` < 1, transformer layer ``i`` of ``L`` trains
+    at ``lr * layer_decay ** (L - 1 - i)``, the embeddings at ``lr * layer_decay ** L``, the head at ``lr``.
+    """
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    depths = [layer_depth(n, 0) for n, _ in trainable if _LAYER.search(n)]
+    num_layers = max(depths, default=0)
+    grouped: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
+    for name, param in trainable:
+        depth = min(layer_depth(name, num_layers), num_layers)
+        scale = layer_decay ** (num_layers - depth) if layer_decay < 1 else 1.0
+        wd = 0.0 if name.endswith("bias") or "LayerNorm" in name else weight_decay
+        grouped.setdefault((lr * scale, wd), []).append(param)
+    return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in grouped.items()]
+
+
 def train_teacher(
     model: torch.nn.Module,
     tokenizer: Any,
@@ -389,10 +423,7 @@ def train_teacher(
     if checkpoint is not None:
         checkpoint.total = total
     freeze(model, cfg.freeze_embeddings, cfg.freeze_layers)
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in trainable if not n.endswith("bias") and "LayerNorm" not in n]
-    no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.layer_decay)
     try:  # fused AdamW: much faster steps on CPU over a large embedding table (docs/RESULTS.md)
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
