@@ -160,7 +160,8 @@ class TeacherConfig:
             ``encoder.layer``); backward then stops above them, so a step costs less.
         layer_decay: layer-wise learning-rate decay (Clark et al. 2020, ELECTRA): the top transformer layer and
             the head train at ``lr``, each layer below at ``layer_decay`` times the one above, the embeddings
-            (when not frozen) below the bottom layer. 1 = one rate for all.
+            (when not frozen) below the bottom layer. 1 = one rate for all. The ``single`` recipe's 8-layer
+            teacher, 0.85: UNER en 78.36 -> 79.40, zh 81.61 -> 83.10 (docs/RESULTS.md).
         augment: labeled sentences per language added to the teacher's fine-tuning set: gold sentences with
             every entity mention swapped for a gold mention of the same type, tags kept (``data/augment.py``;
             drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student
