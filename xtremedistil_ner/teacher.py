@@ -364,31 +364,30 @@ def freeze(model: torch.nn.Module, embeddings: bool, layers: int) -> None:
 _LAYER = re.compile(r"\.layer\.(\d+)\.")
 
 
-def layer_depth(name: str, num_layers: int) -> int:
-    """Depth of parameter ``name`` in a transformer of ``num_layers`` layers.
+def layer_depth(name: str) -> int | None:
+    """Depth of parameter ``name`` in a transformer.
 
-    0 for the embeddings, ``i + 1`` for layer ``i`` (a name holding ``.layer.i.``), ``num_layers + 1`` for
-    anything else (the classification head, a pooler).
+    0 for the embeddings, ``i + 1`` for layer ``i`` (a name holding ``.layer.i.``), None for anything else (the
+    classification head, a pooler).
     """
     found = _LAYER.search(name)
     if found:
         return int(found.group(1)) + 1
-    return 0 if "embeddings" in name else num_layers + 1
+    return 0 if "embeddings" in name else None
 
 
 def param_groups(model: torch.nn.Module, lr: float, weight_decay: float, layer_decay: float) -> list[dict[str, Any]]:
     """AdamW parameter groups of ``model``'s trainable parameters, one per (learning rate, weight decay).
 
-    Biases and LayerNorms get no weight decay. With ``layer_decay`` < 1, transformer layer ``i`` of ``L`` trains
-    at ``lr * layer_decay ** (L - 1 - i)``, the embeddings at ``lr * layer_decay ** L``, the head at ``lr``.
+    Biases and LayerNorms get no weight decay. Transformer layer ``i`` of ``L`` trains at
+    ``lr * layer_decay ** (L - 1 - i)``, the embeddings at ``lr * layer_decay ** L``, the head at ``lr``.
     """
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    depths = [layer_depth(n, 0) for n, _ in trainable if _LAYER.search(n)]
-    num_layers = max(depths, default=0)
+    depths = [layer_depth(n) for n, _ in trainable]
+    top = max((d for d in depths if d is not None), default=0)
     grouped: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
-    for name, param in trainable:
-        depth = min(layer_depth(name, num_layers), num_layers)
-        scale = layer_decay ** (num_layers - depth) if layer_decay < 1 else 1.0
+    for (name, param), depth in zip(trainable, depths, strict=True):
+        scale = layer_decay ** (top - (top if depth is None else depth))
         wd = 0.0 if name.endswith("bias") or "LayerNorm" in name else weight_decay
         grouped.setdefault((lr * scale, wd), []).append(param)
     return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in grouped.items()]
