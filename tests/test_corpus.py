@@ -206,3 +206,40 @@ def test_cap_notes_say_what_a_cap_cut(tiny_data):
     assert (
         cap_notes(DataConfig(data_dir=str(tiny_data)), load_corpus(DataConfig(data_dir=str(tiny_data)), ("de",))) == []
     )
+
+
+def test_recombined_mentions_join_one_head_to_another_tail():
+    import random
+
+    from xtremedistil_ner.data.augment import recombined
+
+    rng = random.Random(0)
+    for _ in range(50):
+        # one-word mentions join at characters: a non-empty head of the first, a proper tail of the second
+        (word,) = recombined(("Obama",), ("Clinton",), rng)
+        assert any(word == "Obama"[:i] + "Clinton"[j:] for i in range(1, 5) for j in range(1, 7))
+        # longer mentions join at words: at least one word of each
+        joined = recombined(("Bank", "of", "America"), ("Deutsche", "Bahn"), rng)
+        assert joined in {("Bank", "Bahn"), ("Bank", "of", "Bahn")}
+        assert recombined(("北京市",), ("Deutsche", "Bahn"), rng) == ("北京市", "Bahn")
+    assert recombined(("X",), ("Y",), rng) == ("X", "Y")  # a one-letter word cannot be cut
+
+
+def test_recombine_swaps_in_new_names_and_zero_keeps_the_gold_draws(tiny_data):
+    from xtremedistil_ner.data.augment import mention_swaps
+    from xtremedistil_ner.data.readers import read_labeled
+    from xtremedistil_ner.data.tags import bio_spans
+
+    gold = read_labeled(tiny_data / "de" / "train.tsv", "de")
+    assert mention_swaps(gold, 30, seed="de", recombine=0.0) == mention_swaps(gold, 30, seed="de")
+    mentions = {s.tokens[a:b] for s in gold for a, b, _ in bio_spans(s.tags)}
+    made = mention_swaps(gold, 30, seed="de", labeled=True, recombine=1.0)
+    new = [s.tokens[a:b] for s in made for a, b, _ in bio_spans(s.tags)]
+    assert len(new) >= 30 and sum(m not in mentions for m in new) > len(new) // 2
+    assert [s.unlabeled() for s in made] == mention_swaps(gold, 30, seed="de", recombine=1.0)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_recombine_outside_zero_one_is_refused(value):
+    with pytest.raises(RecipeError, match="recombine"):
+        config_from_dict({"data": {"recombine": value}}, "r.toml")

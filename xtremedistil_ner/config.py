@@ -66,6 +66,9 @@ class DataConfig:
             for a random gold mention of the same type (``data/augment.py``); the teacher labels them like any
             transfer text. For a small one-language folder, whose own text gives the student little teacher
             signal (0 = none; docs/RESULTS.md).
+        recombine: the share of the ``augment`` sentences' swapped-in mentions that are new names, the head of
+            one gold mention joined to the tail of another of its type (at characters for one-word mentions), so
+            the student meets unseen names read by the teacher (0 = gold mentions only; docs/RESULTS.md).
         dev_from_train: a language with train and test but no dev split gets the last this share of its train
             sentences as dev (held out of the gold and of the transfer set; checkpoints are chosen on it), and
             the run says so (0 = a missing dev split is an error).
@@ -87,11 +90,14 @@ class DataConfig:
     zero_shot_langs: str = ""
     entity_floor: float = 0.0
     augment: int = 0
+    recombine: float = 0.0
     dev_from_train: float = 0.1
 
     def __post_init__(self) -> None:
         if self.augment < 0:
             raise ValueError("data.augment must be >= 0 (0 = none)")
+        if not 0.0 <= self.recombine <= 1.0:
+            raise ValueError("data.recombine must be in [0, 1] (0 = gold mentions only)")
         if not 0.0 <= self.dev_from_train < 0.5:
             raise ValueError("data.dev_from_train must be in [0, 0.5) (0 = a missing dev split is an error)")
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):

@@ -4,7 +4,10 @@ A one-language folder of a few thousand sentences gives the student little teach
 set is the folder's own train text. Mention replacement (Dai & Adel, COLING 2020) makes more of it: each new
 sentence is a gold sentence that holds an entity, every mention replaced by a mention of the same type drawn
 from the gold. The result is unlabeled: the teacher labels it like any transfer text, so the student learns the
-teacher's reading of new (context, name) pairs. Pure and seeded: the same input gives the same sentences.
+teacher's reading of new (context, name) pairs. With ``recombine`` a share of the swapped-in mentions are new
+names, not gold ones: the head of one gold mention joined to the tail of another of its type (words, or the
+characters of one-word mentions), so the student also meets names whose words it has never seen, labeled by the
+teacher. Pure and seeded: the same input gives the same sentences.
 """
 
 from __future__ import annotations
@@ -16,8 +19,21 @@ from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import bio_spans
 
 
+def recombined(a: tuple[str, ...], b: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
+    """A new mention from two of one type: ``a``'s head joined to ``b``'s tail.
+
+    Two one-word mentions of two characters or more join at characters (``Obama``, ``Clinton`` -> ``Oblinton``;
+    ``北京市``, ``国务院`` -> ``北务院``); otherwise at words (at least one word of each where they have two).
+    """
+    if len(a) == 1 and len(b) == 1 and len(a[0]) > 1 and len(b[0]) > 1:
+        return (a[0][: rng.randint(1, len(a[0]) - 1)] + b[0][rng.randint(1, len(b[0]) - 1) :],)
+    head = a[: rng.randint(1, len(a) - 1)] if len(a) > 1 else a
+    tail = b[rng.randint(1, len(b) - 1) :] if len(b) > 1 else b
+    return head + tail
+
+
 def mention_swaps(
-    sentences: Sequence[Sentence], count: int, seed: str | int = 0, labeled: bool = False
+    sentences: Sequence[Sentence], count: int, seed: str | int = 0, labeled: bool = False, recombine: float = 0.0
 ) -> list[Sentence]:
     """``count`` gold sentences holding an entity, each mention swapped for another mention of its type.
 
@@ -27,6 +43,8 @@ def mention_swaps(
         seed: seeds the draws (any string or int).
         labeled: keep the tags (``B-``/``I-`` of each swapped-in mention, the source's tags elsewhere): gold
             for fine-tuning the teacher. Off: unlabeled text for the teacher to label.
+        recombine: the share of swapped-in mentions that are :func:`recombined` from two gold mentions of the
+            type instead of drawn as they are (0 = gold mentions only, the sentences of earlier versions).
 
     Returns:
         Sentences in the language of their source (``tags`` None unless ``labeled``); empty when no sentence
@@ -51,7 +69,10 @@ def mention_swaps(
         source_tags = sentence.tags or ()
         at = 0
         for start, end, kind in spans:
-            mention = mentions[kind][rng.randrange(len(mentions[kind]))]
+            pool = mentions[kind]
+            mention = pool[rng.randrange(len(pool))]
+            if recombine and rng.random() < recombine:
+                mention = recombined(mention, pool[rng.randrange(len(pool))], rng)
             tokens += sentence.tokens[at:start]
             tags += source_tags[at:start]
             tokens += mention

@@ -90,7 +90,9 @@ def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: l
         data.unlabeled_from_dir = None if path is None else len(extra)
         transfer = transfer + extra
     if cfg.augment:
-        transfer = transfer + mention_swaps(_cap(train_full, cfg.max_train_per_lang), cfg.augment, lang)
+        transfer = transfer + mention_swaps(
+            _cap(train_full, cfg.max_train_per_lang), cfg.augment, lang, recombine=cfg.recombine
+        )
     return transfer
 
 
