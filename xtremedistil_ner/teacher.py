@@ -387,7 +387,7 @@ def param_groups(model: torch.nn.Module, lr: float, weight_decay: float, layer_d
     top = max((d for d in depths if d is not None), default=0)
     grouped: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
     for (name, param), depth in zip(trainable, depths, strict=True):
-        scale = layer_decay ** (top - (top if depth is None else depth))
+        scale = 1.0 if depth is None else layer_decay ** (top - depth)
         wd = 0.0 if name.endswith("bias") or "LayerNorm" in name else weight_decay
         grouped.setdefault((lr * scale, wd), []).append(param)
     return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in grouped.items()]
