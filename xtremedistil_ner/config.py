@@ -302,16 +302,24 @@ class StageConfig:
         epochs: passes over the stage's data (fractions allowed), per sub-stage when gradual.
         unfreeze: ``all`` or ``gradual`` (head, then + top BiLSTM layer, ..., then + embeddings).
         lr: learning rate of this stage (0 = ``distill.lr``).
+        soft_mix: ``gold`` stages only: each step also takes a batch of the transfer set and adds this weight
+            times the soft loss on it (``distill.soft_loss``), so the student fits the gold without leaving the
+            teacher (0 = the gold alone).
     """
 
     objective: Objective
     epochs: float = 1.0
     unfreeze: Literal["all", "gradual"] = "all"
     lr: float = 0.0
+    soft_mix: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
             raise ValueError("stage epochs must be > 0")
+        if self.soft_mix < 0:
+            raise ValueError("stage soft_mix must be >= 0 (0 = off)")
+        if self.soft_mix and self.objective != "gold":
+            raise ValueError(f"soft_mix applies to gold stages only, not {self.objective!r}")
 
 
 def _default_stages() -> tuple[StageConfig, ...]:

@@ -24,7 +24,7 @@ from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.records import TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
-from xtremedistil_ner.distributed import map_gathered, share
+from xtremedistil_ner.distributed import batch_share, map_gathered, share
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.events import emit
 from xtremedistil_ner.losses import SOFT_LOSSES, SoftInputs, hidden_mse
@@ -35,9 +35,16 @@ from xtremedistil_ner.resume import ResumeStore, set_rng
 from xtremedistil_ner.runtime.features import Featurized
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.shard_rows import ShardRows
-from xtremedistil_ner.student.model import StudentTagger
+from xtremedistil_ner.student.model import StudentOutput, StudentTagger
 from xtremedistil_ner.student.vocab import make_batch, word_rows
-from xtremedistil_ner.train_loop import LoopHooks, LoopPosition, StepDone, run_loop, steps_per_epoch
+from xtremedistil_ner.train_loop import (
+    LoopHooks,
+    LoopPosition,
+    StepDone,
+    epoch_batches,
+    run_loop,
+    steps_per_epoch,
+)
 
 logger = get_logger(__name__)
 TRIM_EVERY = 50  # steps between handing freed heap pages back to the OS (batch shapes vary: glibc fragments)
@@ -190,6 +197,47 @@ def _scatter_rows(rows: np.ndarray, mask: torch.Tensor, device: torch.device | s
     return out
 
 
+class MixedBatches:
+    """The transfer batches a gold stage with ``soft_mix`` adds.
+
+    Step ``k`` takes global batch ``k`` of a walk through the transfer set, reshuffled (seeded) at each pass,
+    so a resumed stage draws the same batches.
+
+    Args:
+        data: the transfer set (teacher logits needed).
+        batch_size: global sentences per batch.
+        seed: base seed of the walk.
+        accelerator: gives this process's share of a global batch.
+    """
+
+    def __init__(self, data: TrainSet | None, batch_size: int, seed: int, accelerator: Accelerator) -> None:
+        if data is None or data.targets.logits is None:
+            raise ValueError("a gold stage with soft_mix needs the transfer set and its teacher logits")
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.accelerator = accelerator
+        self.lengths = data.features.lengths().tolist()
+        self.per_pass = steps_per_epoch(self.lengths, batch_size)
+        self._pass: tuple[int, list[list[int]]] = (-1, [])
+
+    def global_batch(self, step: int) -> list[int]:
+        """Transfer sentence ids of global batch ``step`` (0-based)."""
+        walk, position = divmod(step, self.per_pass)
+        if self._pass[0] != walk:
+            self._pass = (walk, epoch_batches(self.lengths, self.batch_size, self.seed + 104729 + 7919 * walk))
+        return self._pass[1][position]
+
+    def share(self, step: int) -> list[int]:
+        """This process's part of global batch ``step``."""
+        acc = self.accelerator
+        return batch_share(self.global_batch(step), acc.process_index, acc.num_processes)
+
+    def words(self, step: int) -> int:
+        """Words in global batch ``step`` (for the stage's words/s)."""
+        return sum(self.lengths[i] for i in self.global_batch(step))
+
+
 class Distiller:
     """Runs a schedule of stages over a student.
 
@@ -233,16 +281,28 @@ class Distiller:
             target = _scatter_rows(data.targets.hidden[rows], batch.mask, device).float()
             losses["hidden"] = hidden_mse(inner.projection(out.hidden), target, batch.mask)
         elif stage.objective == "soft":
-            assert data.targets.logits is not None
-            target = _scatter_rows(data.targets.logits[rows], batch.mask, device).float()
-            inputs = SoftInputs(out.emissions, target, batch.mask, self.cfg.temperature, inner.student.head.crf)
-            losses["soft"] = SOFT_LOSSES[self.cfg.soft_loss](inputs)
+            losses["soft"] = self._soft(inner, out, batch.mask, data, rows)
         else:
             gold = _scatter_rows(data.targets.tags[rows], batch.mask, device).long()
             losses[stage.objective] = -inner.student.head.crf.log_likelihood(
                 out.emissions, gold, batch.mask, reduction="token_mean"
             )
         return losses
+
+    def _soft(
+        self, inner: DistillModel, out: StudentOutput, mask: torch.Tensor, data: TrainSet, rows: np.ndarray
+    ) -> torch.Tensor:
+        """The soft loss of ``out`` ``(batch, seq, num_tags)`` emissions against the teacher logits of ``rows``."""
+        assert data.targets.logits is not None
+        target = _scatter_rows(data.targets.logits[rows], mask, self.accelerator.device).float()
+        inputs = SoftInputs(out.emissions, target, mask, self.cfg.temperature, inner.student.head.crf)
+        return SOFT_LOSSES[self.cfg.soft_loss](inputs)
+
+    def _mixed_soft(self, model: nn.Module, transfer: TrainSet, ids: list[int], lookup: np.ndarray) -> torch.Tensor:
+        """The soft loss on transfer sentences ``ids`` (a gold stage's ``soft_mix`` term)."""
+        batch = make_batch(transfer.features, lookup, ids).to(self.accelerator.device)
+        inner: DistillModel = getattr(model, "module", model)  # type: ignore[arg-type]
+        return self._soft(inner, inner.student(batch), batch.mask, transfer, word_rows(transfer.features, ids))
 
     def restore_finished(self, store: ResumeStore, finished: Sequence[dict]) -> list[StageResult]:
         """Continue after the finished stages recorded in ``store``: their chosen state, carry and RNG."""
@@ -264,11 +324,14 @@ class Distiller:
         on_step: Callable[[int], None] | None = None,
         store: ResumeStore | None = None,
         index: int = 0,
+        transfer: TrainSet | None = None,
     ) -> StageResult:
         """Train one stage and leave the student at the stage's best dev checkpoint.
 
         With ``store``, the stage saves its state at every dev evaluation, continues from a saved state of
-        stage ``index`` when there is one, and is recorded as finished at the end.
+        stage ``index`` when there is one, and is recorded as finished at the end. A gold stage with
+        ``soft_mix`` reads ``transfer`` too: step ``k`` adds the soft loss on the ``k``-th batch of a seeded,
+        cycled walk through it (the same on a resumed stage).
         """
         import time
 
@@ -316,17 +379,23 @@ class Distiller:
             if on_step:
                 on_step(begin.step)
         start = time.perf_counter() - elapsed
+        mix = MixedBatches(transfer, self.cfg.batch_size, self.seed, acc) if stage.soft_mix else None
+        done_steps = [begin.step]
 
         def loss(ids: list[int]) -> torch.Tensor:
             wrapped.train()
             with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
                 losses = self._loss(wrapped, stage, data, ids, lookup)
+                if mix is not None:
+                    losses["soft_mix"] = stage.soft_mix * self._mixed_soft(
+                        wrapped, mix.data, mix.share(done_steps[0]), lookup
+                    )
             return sum(losses.values())  # type: ignore[return-value]
 
         def after_step(done: StepDone) -> None:
             nonlocal words, running, best, best_agree, best_state
-            step = done.step
-            words += sum(lengths[i] for i in done.global_ids)
+            step = done_steps[0] = done.step
+            words += sum(lengths[i] for i in done.global_ids) + (mix.words(step - 1) if mix is not None else 0)
             running += float(done.loss)
             if on_step:
                 on_step(1)

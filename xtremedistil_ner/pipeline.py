@@ -379,7 +379,7 @@ def distill_student(
             raise XdnerError(f"stage {stage.name} needs labeled data")
         n_batches = -(-len(data.features) // cfg.distill.batch_size)
         advance = state.progress.task(f"{label}: {stage.name}", max(1, int(np.ceil(n_batches * stage.epochs))))
-        results.append(distiller.run_stage(stage, data, dev, lookup, advance, store, index))
+        results.append(distiller.run_stage(stage, data, dev, lookup, advance, store, index, train))
         if store is not None and store.resumed_from:
             state.progress.note(f"resumed {store.resumed_from} from {store.root}")
             store.resumed_from = ""

@@ -17,7 +17,10 @@ from xtremedistil_ner.config import Objective, StageConfig
 
 @dataclass(frozen=True)
 class Stage:
-    """One training stage: an objective, the data it reads, the trainable module prefixes, its length."""
+    """One training stage: an objective, the data it reads, the trainable module prefixes, its length.
+
+    ``soft_mix`` (gold stages): weight of the soft loss on a transfer batch added to each step.
+    """
 
     name: str
     objective: Objective
@@ -25,6 +28,7 @@ class Stage:
     trainable: tuple[str, ...]
     epochs: float
     lr: float = 0.0
+    soft_mix: float = 0.0
 
 
 def build_schedule(
@@ -51,7 +55,7 @@ def build_schedule(
             for depth in range(1, len(bottom_up) + 1):
                 top = tuple(bottom_up[-depth:])
                 name = f"{declared.objective}/unfreeze:{top[0]}"
-                out.append(Stage(name, declared.objective, data, top, declared.epochs, declared.lr))
+                out.append(Stage(name, declared.objective, data, top, declared.epochs, declared.lr, declared.soft_mix))
         else:
             out.append(
                 Stage(
@@ -61,6 +65,7 @@ def build_schedule(
                     tuple(bottom_up),
                     declared.epochs,
                     declared.lr,
+                    declared.soft_mix,
                 )
             )
     return out
