@@ -35,7 +35,7 @@ from xtremedistil_ner.resume import ResumeStore, set_rng
 from xtremedistil_ner.runtime.features import Featurized
 from xtremedistil_ner.schedule import Stage, set_trainable
 from xtremedistil_ner.shard_rows import ShardRows
-from xtremedistil_ner.student.model import StudentOutput, StudentTagger
+from xtremedistil_ner.student.model import StudentBatch, StudentOutput, StudentTagger
 from xtremedistil_ner.student.vocab import make_batch, word_rows
 from xtremedistil_ner.train_loop import (
     LoopHooks,
@@ -269,12 +269,17 @@ class Distiller:
         # (metric, value, teacher agreement) of the state the next stage starts from
         self._carry: tuple[str, float, float] | None = None
 
+    def _forward(
+        self, model: nn.Module, data: TrainSet, ids: list[int], lookup: np.ndarray
+    ) -> tuple[DistillModel, StudentBatch, StudentOutput, np.ndarray]:
+        """The student over sentences ``ids`` of ``data``: (unwrapped model, batch, output, their word rows)."""
+        batch = make_batch(data.features, lookup, ids).to(self.accelerator.device)
+        inner: DistillModel = getattr(model, "module", model)  # type: ignore[arg-type]
+        return inner, batch, inner.student(batch), word_rows(data.features, ids)
+
     def _loss(self, model: nn.Module, stage: Stage, data: TrainSet, ids: list[int], lookup: np.ndarray) -> dict:
         device = self.accelerator.device
-        batch = make_batch(data.features, lookup, ids).to(device)
-        rows = word_rows(data.features, ids)
-        inner: DistillModel = getattr(model, "module", model)  # type: ignore[arg-type]
-        out = inner.student(batch)
+        inner, batch, out, rows = self._forward(model, data, ids, lookup)
         losses: dict[str, torch.Tensor] = {}
         if stage.objective == "hidden":
             assert data.targets.hidden is not None
@@ -300,9 +305,8 @@ class Distiller:
 
     def _mixed_soft(self, model: nn.Module, transfer: TrainSet, ids: list[int], lookup: np.ndarray) -> torch.Tensor:
         """The soft loss on transfer sentences ``ids`` (a gold stage's ``soft_mix`` term)."""
-        batch = make_batch(transfer.features, lookup, ids).to(self.accelerator.device)
-        inner: DistillModel = getattr(model, "module", model)  # type: ignore[arg-type]
-        return self._soft(inner, inner.student(batch), batch.mask, transfer, word_rows(transfer.features, ids))
+        inner, batch, out, rows = self._forward(model, transfer, ids, lookup)
+        return self._soft(inner, out, batch.mask, transfer, rows)
 
     def restore_finished(self, store: ResumeStore, finished: Sequence[dict]) -> list[StageResult]:
         """Continue after the finished stages recorded in ``store``: their chosen state, carry and RNG."""
