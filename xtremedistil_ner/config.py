@@ -305,6 +305,8 @@ class StageConfig:
         soft_mix: ``gold`` stages only: each step also takes a batch of the transfer set and adds this weight
             times the soft loss on it (``distill.soft_loss``), so the student fits the gold without leaving the
             teacher (0 = the gold alone).
+        patience: end the stage early after this many dev evaluations in a row without a better checkpoint
+            (0 = run every epoch). The checkpoint kept is the same: the stage's best on dev.
     """
 
     objective: Objective
@@ -312,6 +314,7 @@ class StageConfig:
     unfreeze: Literal["all", "gradual"] = "all"
     lr: float = 0.0
     soft_mix: float = 0.0
+    patience: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
@@ -320,6 +323,8 @@ class StageConfig:
             raise ValueError("stage soft_mix must be >= 0 (0 = off)")
         if self.soft_mix and self.objective != "gold":
             raise ValueError(f"soft_mix applies to gold stages only, not {self.objective!r}")
+        if self.patience < 0:
+            raise ValueError("stage patience must be >= 0 (0 = no early end)")
 
 
 def _default_stages() -> tuple[StageConfig, ...]:
@@ -372,15 +377,21 @@ class EvalConfig:
         gold_baseline_epochs: also train a student of the same size on the gold labels alone (the teacher's
             fine-tuning data, no teacher) for this many epochs, best checkpoint on dev, and report it beside the
             distilled student, to show what distillation adds over the gold data (0 = no baseline).
+        gold_baseline_patience: end the gold-only student's training after this many dev evaluations (one per
+            epoch) in a row without a better checkpoint (0 = all ``gold_baseline_epochs``); its kept checkpoint
+            is the same, the best on dev.
     """
 
     mode: Literal["conlleval", "strict"] = "conlleval"
     batch_size: int = 256
     gold_baseline_epochs: float = 0.0
+    gold_baseline_patience: int = 0
 
     def __post_init__(self) -> None:
         if self.gold_baseline_epochs < 0:
             raise ValueError("eval.gold_baseline_epochs must be >= 0 (0 = no gold-only baseline)")
+        if self.gold_baseline_patience < 0:
+            raise ValueError("eval.gold_baseline_patience must be >= 0 (0 = no early end)")
 
 
 @dataclass(frozen=True)

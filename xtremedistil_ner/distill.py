@@ -238,6 +238,11 @@ class MixedBatches:
         return sum(self.lengths[i] for i in self.global_batch(step))
 
 
+def evals_since_best(result: StageResult) -> int:
+    """Dev evaluations of a stage after its best checkpoint (its start, step 0, is not an evaluation)."""
+    return sum(1 for step, _ in result.dev_curve if step > result.best_step)
+
+
 class Distiller:
     """Runs a schedule of stages over a student.
 
@@ -385,6 +390,7 @@ class Distiller:
         start = time.perf_counter() - elapsed
         mix = MixedBatches(transfer, self.cfg.batch_size, self.seed, acc) if stage.soft_mix else None
         done_steps = [begin.step]
+        stopping = [False]  # stage.patience reached: the loop ends after this step
 
         def loss(ids: list[int]) -> torch.Tensor:
             wrapped.train()
@@ -422,7 +428,15 @@ class Distiller:
                     best, best_agree, result.best_step = value, agree, step
                     best_state = copy.deepcopy(model.state_dict())
                 logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
-                if store is not None and step < total:
+                stopping[0] = 0 < stage.patience <= evals_since_best(result) and step < total
+                if stopping[0]:
+                    logger.info(
+                        f"{stage.name}: no better dev checkpoint in {stage.patience} evaluations: "
+                        f"stage ends at step {step}/{total}"
+                    )
+                # a stage that ends here saves no checkpoint: a crash before it is recorded as finished resumes
+                # from the evaluation before, which trains to this one and stops here again
+                if store is not None and step < total and not stopping[0]:
                     progress = {
                         "stage_index": index,
                         "stage": stage.name,
@@ -439,8 +453,9 @@ class Distiller:
             emit(f"step:{stage.name}:{step}")
 
         clip = (lambda: clip_gradients(acc, params, self.cfg.grad_clip)) if self.cfg.grad_clip else None
-        hooks = LoopHooks(loss=loss, clip=clip, after_step=after_step)
+        hooks = LoopHooks(loss=loss, clip=clip, after_step=after_step, stop=lambda: stopping[0])
         run_loop(acc, optimizer, lengths, self.cfg.batch_size, total, lambda e: self.seed + 7919 * e, hooks, begin)
+        result.steps, result.stopped_early = done_steps[0], done_steps[0] < total
         result.seconds = time.perf_counter() - start
         # training throughput: dev evaluations are timed apart (eval_seconds)
         result.words_per_second = words / max(result.seconds - result.eval_seconds, 1e-9)

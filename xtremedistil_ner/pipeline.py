@@ -384,8 +384,9 @@ def distill_student(
             state.progress.note(f"resumed {store.resumed_from} from {store.root}")
             store.resumed_from = ""
         best = results[-1]
+        ended = f" (ended at step {best.steps}: patience {stage.patience})" if best.stopped_early else ""
         state.progress.note(
-            f"{label}: {stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}"
+            f"{label}: {stage.name}: best {best.metric} {best.best_metric:.4f} at step {best.best_step}{ended}"
         )
     return results
 
@@ -496,10 +497,11 @@ def student_side(
 def gold_baseline_config(cfg: RunConfig) -> RunConfig:
     """The recipe of the gold-only baseline: the same student, one ``gold`` stage, no teacher signal.
 
-    Dev is evaluated at least once per epoch, so the baseline's checkpoint is chosen as carefully as any stage's.
+    Dev is evaluated at least once per epoch, so the baseline's checkpoint is chosen as carefully as any stage's;
+    ``eval.gold_baseline_patience`` ends it after that many evaluations without a better one.
     """
     epochs = cfg.eval.gold_baseline_epochs
-    stages = (StageConfig("gold", epochs),)
+    stages = (StageConfig("gold", epochs, patience=cfg.eval.gold_baseline_patience),)
     evals = max(cfg.distill.evals_per_stage, math.ceil(epochs))
     return dataclasses.replace(
         cfg,

@@ -37,6 +37,7 @@ class StageResult:
     metric: str = ""
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     eval_seconds: float = 0.0
+    stopped_early: bool = False  # the stage's patience ended it before its last planned step (``steps`` done)
 
     @property
     def lower_is_better(self) -> bool:

@@ -20,6 +20,7 @@ class Stage:
     """One training stage: an objective, the data it reads, the trainable module prefixes, its length.
 
     ``soft_mix`` (gold stages): weight of the soft loss on a transfer batch added to each step.
+    ``patience``: dev evaluations in a row without a better checkpoint that end the stage (0 = never).
     """
 
     name: str
@@ -29,6 +30,15 @@ class Stage:
     epochs: float
     lr: float = 0.0
     soft_mix: float = 0.0
+    patience: int = 0
+
+
+def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stage:
+    """One concrete stage of ``declared``: gold stages read the labeled data, the others the transfer set."""
+    data = "labeled" if declared.objective == "gold" else "transfer"
+    return Stage(
+        name, declared.objective, data, trainable, declared.epochs, declared.lr, declared.soft_mix, declared.patience
+    )
 
 
 def build_schedule(
@@ -47,27 +57,14 @@ def build_schedule(
     bottom_up = [name for name in layers if not (freeze_embeddings and name == "embedding")]
     out: list[Stage] = []
     for declared in stages:
-        data = "labeled" if declared.objective == "gold" else "transfer"
         if declared.objective == "hidden":
-            trainable = (*tuple(n for n in bottom_up if n != "head"), "projection")
-            out.append(Stage("hidden", "hidden", data, trainable, declared.epochs, declared.lr))
+            out.append(_stage(declared, "hidden", (*tuple(n for n in bottom_up if n != "head"), "projection")))
         elif declared.unfreeze == "gradual":
             for depth in range(1, len(bottom_up) + 1):
                 top = tuple(bottom_up[-depth:])
-                name = f"{declared.objective}/unfreeze:{top[0]}"
-                out.append(Stage(name, declared.objective, data, top, declared.epochs, declared.lr, declared.soft_mix))
+                out.append(_stage(declared, f"{declared.objective}/unfreeze:{top[0]}", top))
         else:
-            out.append(
-                Stage(
-                    f"{declared.objective}/all",
-                    declared.objective,
-                    data,
-                    tuple(bottom_up),
-                    declared.epochs,
-                    declared.lr,
-                    declared.soft_mix,
-                )
-            )
+            out.append(_stage(declared, f"{declared.objective}/all", tuple(bottom_up)))
     return out
 
 

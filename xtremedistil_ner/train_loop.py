@@ -59,7 +59,8 @@ class LoopHooks:
         clip: called between backward and the optimizer step (gradient clipping), or None.
         after_optimizer: called after ``optimizer.step()`` and before ``zero_grad`` (a learning-rate scheduler).
         after_step: called after every step with a :class:`StepDone`.
-        end_epoch: called with the epoch number when an epoch ends (also when ``total`` ends it early).
+        end_epoch: called with the epoch number when an epoch ends (also when ``total`` or ``stop`` ends it early).
+        stop: asked after every step (after ``after_step``); True ends training there (early stopping).
     """
 
     loss: Callable[[list[int]], torch.Tensor]
@@ -67,6 +68,7 @@ class LoopHooks:
     after_optimizer: Callable[[], object] | None = None
     after_step: Callable[[StepDone], None] | None = None
     end_epoch: Callable[[int], None] | None = None
+    stop: Callable[[], bool] | None = None
 
 
 def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:
@@ -89,7 +91,7 @@ def run_loop(
     hooks: LoopHooks,
     start: LoopPosition | None = None,
 ) -> int:
-    """Train until ``total`` steps are done.
+    """Train until ``total`` steps are done, or until ``hooks.stop`` says so.
 
     Args:
         accelerator: the run's Accelerator (backward, process index and count).
@@ -106,10 +108,11 @@ def run_loop(
     """
     start = start or LoopPosition()
     step, epoch, skip = start.step, start.epoch, start.position
-    while step < total:
+    stopped = False
+    while step < total and not stopped:
         batches = epoch_batches(lengths, batch_size, epoch_seed(epoch))
         for position in range(skip, len(batches)):
-            if step >= total:
+            if step >= total or stopped:
                 break
             # every process takes its part of the same global batch: the recipe's batch_size is global
             ids = batch_share(batches[position], accelerator.process_index, accelerator.num_processes)
@@ -124,6 +127,7 @@ def run_loop(
             step += 1
             if hooks.after_step is not None:
                 hooks.after_step(StepDone(step, epoch, position, batches[position], loss.detach()))
+            stopped = hooks.stop is not None and hooks.stop()
         skip = 0
         if hooks.end_epoch is not None:
             hooks.end_epoch(epoch)

@@ -1,0 +1,125 @@
+"""A stage's ``patience``: it ends after that many dev evaluations without a better checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from accelerate import Accelerator
+
+from xtremedistil_ner.config import DistillConfig, EvalConfig, RunConfig, StageConfig, StudentConfig, load_recipe
+from xtremedistil_ner.data.tags import TagVocab
+from xtremedistil_ner.distill import DevSet, Distiller, TrainSet, WordTargets, macro_dev_f1, predict_tags
+from xtremedistil_ner.errors import RecipeError
+from xtremedistil_ner.pipeline import gold_baseline_config
+from xtremedistil_ner.results import StageResult
+from xtremedistil_ner.resume import ResumeStore
+from xtremedistil_ner.runtime.features import featurize
+from xtremedistil_ner.schedule import build_schedule
+from xtremedistil_ner.student.model import StudentTagger
+from xtremedistil_ner.student.vocab import StudentVocab
+
+TAGS = TagVocab.from_types(["PER", "LOC"])
+GOLD = [["Anna", "sah", "Berlin"], ["Paul", "lief"], ["Ok", "Berlin", "ja", "nein"]]
+GOLD_TAGS = [["B-PER", "O", "B-LOC"], ["B-PER", "O"], ["O", "B-LOC", "O", "O"]]
+DEV = [["Rom", "sah", "Anna"], ["Lea", "lief", "weit"]]
+DEV_TAGS = [["B-LOC", "O", "B-PER"], ["B-PER", "O", "O"]]
+
+
+def _sets(tokenizer) -> tuple[TrainSet, DevSet, np.ndarray]:
+    gold_feats, dev_feats = featurize(tokenizer, GOLD), featurize(tokenizer, DEV)
+    gold = TrainSet(gold_feats, WordTargets(tags=np.asarray([TAGS.index[t] for s in GOLD_TAGS for t in s])))
+    dev = DevSet(dev_feats, DEV_TAGS, ["de"] * len(DEV))
+    return gold, dev, StudentVocab.build(tokenizer, [gold_feats, dev_feats], max_vocab=200).lookup(tokenizer)
+
+
+def _student(lookup: np.ndarray) -> StudentTagger:
+    torch.manual_seed(0)
+    return StudentTagger(StudentConfig(embedding_dim=8, hidden_size=8, num_layers=1), len(lookup), len(TAGS), TAGS)
+
+
+def _dev_f1(tokenizer, weights: dict) -> float:
+    _, dev, lookup = _sets(tokenizer)
+    student = _student(lookup)
+    student.load_state_dict(weights)
+    return macro_dev_f1(predict_tags(student.eval(), dev.features, lookup, 8, "cpu"), dev, TAGS, "conlleval")
+
+
+def _run(tokenizer, patience: int, lr: float, store: ResumeStore | None = None) -> tuple[StageResult, dict]:
+    """A tiny student's gold stage of 30 epochs, one step and one dev evaluation each."""
+    gold, dev, lookup = _sets(tokenizer)
+    student = _student(lookup)
+    cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=30)
+    distiller = Distiller(student, 4, TAGS, cfg, Accelerator(cpu=True), seed=5)
+    (stage,) = build_schedule((StageConfig("gold", 30.0, patience=patience),), student.layer_names)
+    result = distiller.run_stage(stage, gold, dev, lookup, store=store)
+    return result, {k: v.clone() for k, v in student.state_dict().items()}
+
+
+def test_a_stage_that_stops_improving_ends_after_its_patience(mbert_tokenizer):
+    # a learning rate too small to move dev F1: the first evaluation stays the best
+    result, _ = _run(mbert_tokenizer, patience=3, lr=1e-12)
+    assert [step for step, _ in result.dev_curve] == [1, 2, 3, 4]
+    assert (result.best_step, result.steps, result.stopped_early) == (1, 4, True)
+    full, _ = _run(mbert_tokenizer, patience=0, lr=1e-12)
+    assert (full.steps, full.stopped_early, len(full.dev_curve)) == (30, False, 30)
+
+
+def test_patience_keeps_the_best_checkpoint_and_the_same_curve_up_to_the_end(mbert_tokenizer):
+    full, _ = _run(mbert_tokenizer, patience=0, lr=3e-2)
+    early, weights = _run(mbert_tokenizer, patience=2, lr=3e-2)
+    assert early.dev_curve == full.dev_curve[: len(early.dev_curve)]  # the same training until it ends
+    values = [value for _, value in early.dev_curve]
+    best_at = values.index(max(values))
+    assert early.stopped_early and len(values) == best_at + 1 + 2  # two evaluations after the best, no more
+    assert early.best_step == early.dev_curve[best_at][0] and early.best_metric == max(values)
+    assert _dev_f1(mbert_tokenizer, weights) == early.best_metric  # the student left is the best checkpoint
+
+
+class _KeepingStore(ResumeStore):
+    """A resume store that also keeps a copy of each in-progress checkpoint it writes (as a crash would leave)."""
+
+    def save_checkpoint(self, progress, model, best, optimizer) -> None:  # type: ignore[override]
+        super().save_checkpoint(progress, model, best, optimizer)
+        shutil.rmtree(self.root.parent / "last-ckpt", ignore_errors=True)
+        shutil.copytree(self.root / "ckpt", self.root.parent / "last-ckpt")
+
+
+def test_a_stage_resumed_before_its_end_ends_at_the_same_step_with_the_same_weights(mbert_tokenizer, tmp_path: Path):
+    first, weights = _run(mbert_tokenizer, patience=2, lr=3e-2, store=_KeepingStore(tmp_path / "a", "f"))
+    assert first.stopped_early
+    # the stage saved no checkpoint where it ended: the last one is the evaluation before
+    kept = tmp_path / "last-ckpt" / "progress.json"
+    assert kept.is_file()
+    assert json.loads(kept.read_text())["step"] == first.steps - 1
+    resumed_root = tmp_path / "b"
+    ResumeStore(resumed_root, "f")
+    shutil.copytree(tmp_path / "last-ckpt", resumed_root / "ckpt")
+    again, weights_again = _run(mbert_tokenizer, patience=2, lr=3e-2, store=ResumeStore(resumed_root, "f"))
+    assert (again.steps, again.best_step, again.dev_curve) == (first.steps, first.best_step, first.dev_curve)
+    assert all(torch.equal(weights[k], weights_again[k]) for k in weights)
+
+
+def test_the_gold_only_baseline_takes_its_patience_from_the_eval_section():
+    cfg = RunConfig(eval=EvalConfig(gold_baseline_epochs=10, gold_baseline_patience=3))
+    (stage,) = gold_baseline_config(cfg).distill.stages
+    assert (stage.objective, stage.epochs, stage.patience) == ("gold", 10, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[distill.stages]]\nobjective = "gold"\npatience = -1\n', "patience must be >= 0"),
+        ("[eval]\ngold_baseline_patience = -2\n", "gold_baseline_patience must be >= 0"),
+    ],
+)
+def test_a_negative_patience_is_refused_with_the_file_named(tmp_path, text, message):
+    path = tmp_path / "r.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert message in str(info.value) and str(path) in str(info.value)
