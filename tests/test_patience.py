@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,11 +48,13 @@ def _dev_f1(tokenizer, weights: dict) -> float:
     return macro_dev_f1(predict_tags(student.eval(), dev.features, lookup, 8, "cpu"), dev, TAGS, "conlleval")
 
 
-def _run(tokenizer, patience: int, lr: float, store: ResumeStore | None = None) -> tuple[StageResult, dict]:
+def _run(
+    tokenizer, patience: int, lr: float, store: ResumeStore | None = None, ema: float = 0.0
+) -> tuple[StageResult, dict]:
     """A tiny student's gold stage of 30 epochs, one step and one dev evaluation each."""
     gold, dev, lookup = _sets(tokenizer)
     student = _student(lookup)
-    cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=30)
+    cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=30, ema=ema)
     distiller = Distiller(student, 4, TAGS, cfg, Accelerator(cpu=True), seed=5)
     (stage,) = build_schedule((StageConfig("gold", 30.0, patience=patience),), student.layer_names)
     result = distiller.run_stage(stage, gold, dev, lookup, store=store)
@@ -83,25 +84,34 @@ def test_patience_keeps_the_best_checkpoint_and_the_same_curve_up_to_the_end(mbe
 class _KeepingStore(ResumeStore):
     """A resume store that also keeps a copy of each in-progress checkpoint it writes (as a crash would leave)."""
 
-    def save_checkpoint(self, progress, model, best, optimizer) -> None:  # type: ignore[override]
-        super().save_checkpoint(progress, model, best, optimizer)
+    def save_checkpoint(self, progress, model, best, optimizer, average=None) -> None:  # type: ignore[override]
+        super().save_checkpoint(progress, model, best, optimizer, average)
         shutil.rmtree(self.root.parent / "last-ckpt", ignore_errors=True)
         shutil.copytree(self.root / "ckpt", self.root.parent / "last-ckpt")
 
 
-def test_a_stage_resumed_before_its_end_ends_at_the_same_step_with_the_same_weights(mbert_tokenizer, tmp_path: Path):
-    first, weights = _run(mbert_tokenizer, patience=2, lr=3e-2, store=_KeepingStore(tmp_path / "a", "f"))
+@pytest.mark.parametrize("ema", [0.0, 0.8])
+def test_a_stage_resumed_before_its_end_ends_at_the_same_step_with_the_same_weights(mbert_tokenizer, tmp_path, ema):
+    first, weights = _run(mbert_tokenizer, patience=2, lr=3e-2, store=_KeepingStore(tmp_path / "a", "f"), ema=ema)
     assert first.stopped_early
     # the stage saved no checkpoint where it ended: the last one is the evaluation before
     kept = tmp_path / "last-ckpt" / "progress.json"
-    assert kept.is_file()
     assert json.loads(kept.read_text())["step"] == first.steps - 1
+    assert (tmp_path / "last-ckpt" / "average.safetensors").is_file() == bool(ema)
     resumed_root = tmp_path / "b"
     ResumeStore(resumed_root, "f")
     shutil.copytree(tmp_path / "last-ckpt", resumed_root / "ckpt")
-    again, weights_again = _run(mbert_tokenizer, patience=2, lr=3e-2, store=ResumeStore(resumed_root, "f"))
+    again, weights_again = _run(mbert_tokenizer, patience=2, lr=3e-2, store=ResumeStore(resumed_root, "f"), ema=ema)
     assert (again.steps, again.best_step, again.dev_curve) == (first.steps, first.best_step, first.dev_curve)
     assert all(torch.equal(weights[k], weights_again[k]) for k in weights)
+
+
+def test_with_ema_the_stage_scores_and_keeps_the_averaged_weights(mbert_tokenizer):
+    plain, plain_weights = _run(mbert_tokenizer, patience=0, lr=3e-2)
+    averaged, weights = _run(mbert_tokenizer, patience=0, lr=3e-2, ema=0.8)
+    assert averaged.dev_curve != plain.dev_curve  # the average is what dev scores
+    assert _dev_f1(mbert_tokenizer, weights) == averaged.best_metric
+    assert any(not torch.equal(weights[k], plain_weights[k]) for k in weights)
 
 
 def test_the_gold_only_baseline_takes_its_patience_from_the_eval_section():
@@ -115,6 +125,7 @@ def test_the_gold_only_baseline_takes_its_patience_from_the_eval_section():
     [
         ('[[distill.stages]]\nobjective = "gold"\npatience = -1\n', "patience must be >= 0"),
         ("[eval]\ngold_baseline_patience = -2\n", "gold_baseline_patience must be >= 0"),
+        ("[distill]\nema = 1.0\n", "distill.ema must be in [0, 1)"),
     ],
 )
 def test_a_negative_patience_is_refused_with_the_file_named(tmp_path, text, message):

@@ -348,6 +348,8 @@ class DistillConfig:
             that train the table, only the rows of the pieces in a batch get a gradient and an update, their
             Adam moments advanced as torch's ``SparseAdam`` does): other arithmetic, so other figures; one
             process only (docs/RESULTS.md).
+        ema: keep an exponential moving average of the trainable weights in every stage, with this decay per step
+            (``weight_average.py``): dev evaluations score the average and the checkpoint kept is one (0 = off).
     """
 
     stages: tuple[StageConfig, ...] = field(default_factory=_default_stages)
@@ -359,10 +361,13 @@ class DistillConfig:
     grad_clip: float = 5.0
     evals_per_stage: int = 2
     embedding_grad: Literal["dense", "sparse"] = "dense"
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.stages:
             raise ValueError("distill.stages must not be empty")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("distill.ema must be in [0, 1) (0 = off)")
         if self.temperature <= 0:
             raise ValueError("distill.temperature must be > 0")
 

@@ -8,6 +8,7 @@ next stage starts from it. Test data is never seen here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -25,6 +26,7 @@ from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.records import TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distributed import batch_share, map_gathered, share
+from xtremedistil_ner.errors import XdnerError
 from xtremedistil_ner.evaluate import score
 from xtremedistil_ner.events import emit
 from xtremedistil_ner.losses import SOFT_LOSSES, SoftInputs, hidden_mse
@@ -45,6 +47,7 @@ from xtremedistil_ner.train_loop import (
     run_loop,
     steps_per_epoch,
 )
+from xtremedistil_ner.weight_average import WeightAverage
 
 logger = get_logger(__name__)
 TRIM_EVERY = 50  # steps between handing freed heap pages back to the OS (batch shapes vary: glibc fragments)
@@ -360,6 +363,7 @@ class Distiller:
             params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay, sparse_rows=sparse_rows
         )
         wrapped, optimizer = acc.prepare(model, optimizer)
+        average = WeightAverage(model, self.cfg.ema) if self.cfg.ema else None
         lengths = data.features.lengths().tolist()
         total = max(1, math.ceil(steps_per_epoch(lengths, self.cfg.batch_size) * stage.epochs))
         checkpoints = sorted(
@@ -378,6 +382,10 @@ class Distiller:
             model.load_state_dict(saved.model)
             best_state = saved.best
             optimizer.load_state_dict(saved.optimizer)
+            if average is not None:
+                if saved.average is None:
+                    raise XdnerError(f"{stage.name}: the saved stage has no weight average; delete the state dir")
+                average.load(saved.average)
             if saved.rng is not None:
                 set_rng(saved.rng)
             p = saved.progress
@@ -405,6 +413,8 @@ class Distiller:
         def after_step(done: StepDone) -> None:
             nonlocal words, running, best, best_agree, best_state
             step = done_steps[0] = done.step
+            if average is not None:
+                average.update()
             words += sum(lengths[i] for i in done.global_ids) + (mix.words(step - 1) if mix is not None else 0)
             running += float(done.loss)
             if on_step:
@@ -417,16 +427,17 @@ class Distiller:
                 )
                 running = 0.0
                 eval_start = time.perf_counter()
-                value, agree = self._dev_metric(stage, dev, lookup)
+                with average.applied() if average is not None else contextlib.nullcontext():
+                    value, agree = self._dev_metric(stage, dev, lookup)
+                    # equal dev F1 (a tiny dev set, or one with few entities): the state closer to the teacher wins
+                    better = best is None or (
+                        value < best if stage.objective == "hidden" else (value, agree) > (best, best_agree)
+                    )
+                    if better:
+                        best, best_agree, result.best_step = value, agree, step
+                        best_state = copy.deepcopy(model.state_dict())
                 result.eval_seconds += time.perf_counter() - eval_start
                 result.dev_curve.append((step, value))
-                # equal dev F1 (a tiny dev set, or one with few entities): the state closer to the teacher wins
-                better = best is None or (
-                    value < best if stage.objective == "hidden" else (value, agree) > (best, best_agree)
-                )
-                if better:
-                    best, best_agree, result.best_step = value, agree, step
-                    best_state = copy.deepcopy(model.state_dict())
                 logger.info(f"{stage.name} step {step}/{total}: {metric} {value:.4f}")
                 stopping[0] = 0 < stage.patience <= evals_since_best(result) and step < total
                 if stopping[0]:
@@ -449,7 +460,9 @@ class Distiller:
                         "elapsed": time.perf_counter() - start,
                         "result": dataclasses.asdict(result),
                     }
-                    store.save_checkpoint(progress, model, best_state, optimizer)
+                    store.save_checkpoint(
+                        progress, model, best_state, optimizer, average.state() if average is not None else None
+                    )
             emit(f"step:{stage.name}:{step}")
 
         clip = (lambda: clip_gradients(acc, params, self.cfg.grad_clip)) if self.cfg.grad_clip else None

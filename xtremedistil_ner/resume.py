@@ -90,6 +90,7 @@ class Checkpoint:
     best: dict[str, torch.Tensor]
     optimizer: dict[str, Any]
     rng: dict[str, torch.Tensor] | None
+    average: dict[str, torch.Tensor] | None = None  # the stage's weight average (distill.ema), if it keeps one
 
 
 class ResumeStore:
@@ -219,6 +220,7 @@ class ResumeStore:
         model: torch.nn.Module,
         best: Mapping[str, torch.Tensor],
         optimizer: torch.optim.Optimizer,
+        average: Mapping[str, torch.Tensor] | None = None,
     ) -> None:
         """Save the stage in progress (collective: every process calls it at the same step)."""
 
@@ -227,6 +229,8 @@ class ResumeStore:
             save_file(_state_dict(model), str(tmp / "model.safetensors"))
             save_file(_state_dict(best), str(tmp / "best.safetensors"))
             save_file(tensors, str(tmp / "optimizer.safetensors"))
+            if average is not None:
+                save_file(dict(average), str(tmp / "average.safetensors"))
             write_json(tmp / "progress.json", {**progress, "optimizer": meta, "world": self.world})
 
         self._collective_write("ckpt", write)
@@ -249,4 +253,5 @@ class ResumeStore:
             best=load_file(str(root / "best.safetensors")),
             optimizer=optimizer_state(load_file(str(root / "optimizer.safetensors")), progress["optimizer"]),
             rng=load_file(str(rng_path)) if same_world else None,
+            average=load_file(str(root / "average.safetensors")) if (root / "average.safetensors").is_file() else None,
         )
