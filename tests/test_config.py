@@ -23,6 +23,11 @@ def test_every_shipped_recipe_loads(name):
         ("[bogus]\nx = 1\n", "unknown section"),
         ("[student]\ndropout = 1.5\n", "dropout"),
         ("[data\n", "not valid TOML"),
+        ('[[distill.stages]]\nobjective = "soft"\nsoft_mix = 1.0\n', "gold stages only"),
+        ('[[distill.stages]]\nobjective = "gold"\nsoft_mix = -1.0\n', ">= 0"),
+        ('[[distill.stages]]\nobjective = "gold"\npatience = -1\n', "patience must be >= 0"),
+        ("[eval]\ngold_baseline_patience = -2\n", "gold_baseline_patience must be >= 0"),
+        ("[distill]\nema = 1.0\n", "distill.ema must be in [0, 1)"),
     ],
 )
 def test_bad_recipes_name_the_file_and_problem(tmp_path, text, message):
