@@ -48,6 +48,7 @@ def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher
     """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
     settings = f"pooling={teacher.pooling};layer={teacher.hidden_layer};max_length={teacher.max_length}"
     settings += f";decode={teacher.decode}" if teacher.decode != "argmax" else ""  # earlier caches stay valid
+    settings += ";join_unspaced" if teacher.join_unspaced else ""
     return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
 
 
@@ -56,7 +57,11 @@ def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode:
     text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{teacher.max_length};{teacher.autocast}"
     text += "".join(  # settings added later: only when not the default, so earlier saved scores stay valid
         f";{key}={value}"
-        for key, value, default in (("pooling", teacher.pooling, "first"), ("decode", teacher.decode, "argmax"))
+        for key, value, default in (
+            ("pooling", teacher.pooling, "first"),
+            ("decode", teacher.decode, "argmax"),
+            ("join_unspaced", teacher.join_unspaced, False),
+        )
         if value != default
     )
     return hashlib.sha256(text.encode()).hexdigest()

@@ -35,6 +35,8 @@ from xtremedistil_ner.teacher_head import named_labels, remap_classifier
 from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
+from xtremedistil_ner.word_markers import join_unspaced as join_unspaced_words
+from xtremedistil_ner.word_markers import unmarked_twins
 
 logger = get_logger(__name__)
 
@@ -115,9 +117,16 @@ def special_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
 
 
 def encode(
-    tokenizer: Any, sentences: Sequence[Sentence], max_length: int, tags: TagVocab | None = None
+    tokenizer: Any,
+    sentences: Sequence[Sentence],
+    max_length: int,
+    tags: TagVocab | None = None,
+    join_unspaced: bool = False,
 ) -> list[Window]:
     """Tokenize sentences into teacher windows (labels attached when ``tags`` is given and sentences are labeled).
+
+    ``join_unspaced``: words of scripts written without spaces lose their ``▁`` marker, as in running text
+    (:mod:`xtremedistil_ner.word_markers`).
 
     Raises:
         XdnerError: the tokenizer is not a fast tokenizer (``word_ids()`` is needed).
@@ -128,6 +137,7 @@ def encode(
     before, after = len(prefix), len(suffix)
     budget = max_length - before - after
     bare = bare_piece_ids(tokenizer)
+    twins = unmarked_twins(tokenizer) if join_unspaced else {}
     windows: list[Window] = []
     chunk = 2048
     for offset in range(0, len(sentences), chunk):
@@ -139,6 +149,8 @@ def encode(
         for row, sentence in enumerate(part):
             ids = enc["input_ids"][row]
             word_ids = enc.word_ids(row)
+            if join_unspaced:
+                ids, word_ids = join_unspaced_words(ids, word_ids, sentence.tokens, bare, twins)
             label_ids = tags.encode(sentence.tags) if tags is not None and sentence.tags is not None else None
             _check_coverage(word_ids, len(sentence.tokens), sentence, tokenizer, ids)
             for start, end in word_windows(word_ids, budget):
@@ -415,7 +427,7 @@ def train_teacher(
     """
     from transformers import get_linear_schedule_with_warmup
 
-    windows = encode(tokenizer, train, cfg.max_length, tags)
+    windows = encode(tokenizer, train, cfg.max_length, tags, cfg.join_unspaced)
     lengths = [len(w.input_ids) for w in windows]
     total = cfg.steps or max(1, math.ceil(steps_per_epoch(lengths, cfg.batch_size) * cfg.epochs))
     on_step = start_task(total) if start_task else None
@@ -509,7 +521,7 @@ def predict_targets(
     ``stats``, when given, accumulates sentences and real / padded pieces (the caller times the work).
     """
     model.eval()
-    windows = encode(tokenizer, sentences, cfg.max_length)
+    windows = encode(tokenizer, sentences, cfg.max_length, join_unspaced=cfg.join_unspaced)
     lengths = [len(w.input_ids) for w in windows]
     batches = bucket_batches(lengths, max_tokens=cfg.label_batch_tokens, batch_size=512, max_padding=LABEL_MAX_PADDING)
     per_sentence: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}

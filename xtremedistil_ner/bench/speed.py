@@ -190,7 +190,7 @@ def _hf_worker(spec: ModelSpec, batch: list[str], single: list[str], warmup: int
     m = Measurement(spec.name, spec.kind, sum(p.numel() for p in model.parameters()))
     for label, texts in (("batch", batch), ("single", single)):
         sentences = [Sentence(tuple(w.text for w in split_words(t)), None, "") for t in texts]
-        inputs = collate(tokenizer, encode(tokenizer, sentences, cfg.max_length))
+        inputs = collate(tokenizer, encode(tokenizer, sentences, cfg.max_length, join_unspaced=cfg.join_unspaced))
         if label == "batch":
             m.pieces_per_text = float(inputs["attention_mask"].sum()) / len(texts) - 2
 
