@@ -174,9 +174,11 @@ class TeacherConfig:
             drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student
             are unchanged. 0 = none. UNER en, 12,000: teacher 78.99 -> 78.90, its student 72.94 (docs/RESULTS.md).
         join_unspaced: leave out the bare SentencePiece ``▁`` the tokenizer puts before each given word when the
-            word is of a script written without spaces (Chinese, Japanese, Thai, ...; ``word_markers.py``): such
-            text then reaches the encoder as in pretraining, in fewer pieces (UNER zh: 51.5 -> 30.1 a sentence).
-            Fine-tuning, scoring and labeling alike; no effect on other scripts.
+            word is of a script written without spaces (Chinese, Japanese, Thai, ...; ``word_markers.py``): fewer
+            pieces (UNER zh: 53.5 -> 32.0 a sentence). Fine-tuning, scoring and labeling alike; no effect on other
+            scripts. UNER zh, ``single``: recipe 32 min 47 s -> 23 min 11 s, teacher test 82.25 -> 83.21 and
+            student 77.86 -> 77.15, but dev lower (teacher 78.78 -> 77.81, student 75.55 -> 74.46): off
+            (docs/RESULTS.md).
         autocast: ``bf16`` runs teacher fine-tuning and labeling under bfloat16 autocast (weights stay float32),
             ``no`` in float32, ``auto`` in bf16 where the device computes it natively (AVX-512 BF16 or AMX CPUs,
             GPUs with bf16), else float32. The report records what was used.

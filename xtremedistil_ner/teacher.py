@@ -36,7 +36,6 @@ from xtremedistil_ner.teacher_zoo import is_bundled, provenance, resolve_bundled
 from xtremedistil_ner.tokenizer_files import check_local, load_tokenizer
 from xtremedistil_ner.train_loop import LoopHooks, StepDone, run_loop, steps_per_epoch
 from xtremedistil_ner.word_markers import join_unspaced as join_unspaced_words
-from xtremedistil_ner.word_markers import unmarked_twins
 
 logger = get_logger(__name__)
 
@@ -125,7 +124,7 @@ def encode(
 ) -> list[Window]:
     """Tokenize sentences into teacher windows (labels attached when ``tags`` is given and sentences are labeled).
 
-    ``join_unspaced``: words of scripts written without spaces lose their ``▁`` marker, as in running text
+    ``join_unspaced``: words of scripts written without spaces lose their bare ``▁`` marker
     (:mod:`xtremedistil_ner.word_markers`).
 
     Raises:
@@ -137,7 +136,6 @@ def encode(
     before, after = len(prefix), len(suffix)
     budget = max_length - before - after
     bare = bare_piece_ids(tokenizer)
-    twins = unmarked_twins(tokenizer) if join_unspaced else {}
     windows: list[Window] = []
     chunk = 2048
     for offset in range(0, len(sentences), chunk):
@@ -150,7 +148,7 @@ def encode(
             ids = enc["input_ids"][row]
             word_ids = enc.word_ids(row)
             if join_unspaced:
-                ids, word_ids = join_unspaced_words(ids, word_ids, sentence.tokens, bare, twins)
+                ids, word_ids = join_unspaced_words(ids, word_ids, sentence.tokens, bare)
             label_ids = tags.encode(sentence.tags) if tags is not None and sentence.tags is not None else None
             _check_coverage(word_ids, len(sentence.tokens), sentence, tokenizer, ids)
             for start, end in word_windows(word_ids, budget):

@@ -5,14 +5,13 @@ starts with ``▁``. Where the ``▁`` does not join the word's first piece it s
 scripts written without spaces (Chinese, Japanese, Thai, ...) that happens before most words: UNER Chinese-GSDSIMP
 averages 51.5 pieces a sentence through XLM-R's tokenizer, 21.4 of them bare markers; the same sentences as
 running text take 28.8. Pretraining text of these scripts rarely has a ``▁`` between words, and each one costs
-a position in every layer. :func:`join_unspaced` leaves them out (``teacher.join_unspaced``) and reads ``▁X`` as
-``X`` where the vocabulary has both, as running text would be split.
+a position in every layer. :func:`join_unspaced` leaves them out (``teacher.join_unspaced``). (Also reading ``▁X`` as
+``X`` where the vocabulary has both was tried and did worse on UNER zh; docs/RESULTS.md.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
 
 # (first, last) code points of scripts and signs written without spaces between words
 UNSPACED_RANGES: tuple[tuple[int, int], ...] = (
@@ -38,34 +37,22 @@ def is_unspaced(word: str) -> bool:
     return any(first <= point <= last for first, last in UNSPACED_RANGES)
 
 
-def unmarked_twins(tokenizer: Any, marker: str = "▁") -> dict[int, int]:
-    """Piece id of ``▁X`` -> piece id of ``X``, for pieces ``X`` of unspaced scripts the vocabulary has both ways."""
-    vocab: dict[str, int] = tokenizer.get_vocab()
-    return {
-        idx: vocab[piece[len(marker) :]]
-        for piece, idx in vocab.items()
-        if piece.startswith(marker) and is_unspaced(piece[len(marker) :]) and piece[len(marker) :] in vocab
-    }
-
-
 def join_unspaced(
     ids: Sequence[int],
     word_ids: Sequence[int | None],
     words: Sequence[str],
     bare: Collection[int],
-    twins: Mapping[int, int],
 ) -> tuple[list[int], list[int | None]]:
     """A sentence's pieces as running text of an unspaced script reads: no word-start marker before such words.
 
-    A word of an unspaced script loses a bare marker that precedes more of it, and a first piece ``▁X`` becomes
-    ``X`` where the vocabulary has it (``twins``, from :func:`unmarked_twins`). Other words are untouched.
+    A word of an unspaced script loses a bare marker that precedes more of it; a marker joined to the word's
+    first piece (``▁X``) stays. Other words are untouched.
 
     Args:
         ids: ``(pieces,)`` piece ids of one sentence, no special tokens.
         word_ids: ``(pieces,)`` the word of each piece (the tokenizer's ``word_ids()``).
         words: the sentence's words.
         bare: ids of bare markers (``▁``).
-        twins: marked piece id -> unmarked piece id.
 
     Returns:
         ``(ids, word_ids)``: ``(pieces',)`` each, ``pieces' <= pieces``; every word keeps at least one piece.
@@ -74,10 +61,9 @@ def join_unspaced(
     keep_words: list[int | None] = []
     for pos, (piece, word) in enumerate(zip(ids, word_ids, strict=True)):
         starts = word is not None and (pos == 0 or word_ids[pos - 1] != word)
-        if starts and is_unspaced(words[word]):  # type: ignore[index]
-            if piece in bare and pos + 1 < len(ids) and word_ids[pos + 1] == word:
-                continue
-            piece = twins.get(piece, piece)
+        more = pos + 1 < len(ids) and word_ids[pos + 1] == word
+        if starts and more and piece in bare and is_unspaced(words[word]):  # type: ignore[index]
+            continue
         keep_ids.append(piece)
         keep_words.append(word)
     return keep_ids, keep_words
