@@ -2,11 +2,11 @@
 
 Given words, a SentencePiece tokenizer (``is_split_into_words``) puts a space before each of them, so every word
 starts with ``▁``. Where the ``▁`` does not join the word's first piece it stands alone (a *bare* marker). In
-scripts written without spaces (Chinese, Japanese, Thai, ...) that happens before most words: UNER Chinese-GSDSIMP
-averages 51.5 pieces a sentence through XLM-R's tokenizer, 21.4 of them bare markers; the same sentences as
-running text take 28.8. Pretraining text of these scripts rarely has a ``▁`` between words, and each one costs
-a position in every layer. :func:`join_unspaced` leaves them out (``teacher.join_unspaced``). (Also reading ``▁X`` as
-``X`` where the vocabulary has both was tried and did worse on UNER zh; docs/RESULTS.md.)
+scripts written without spaces (Chinese, Japanese, Thai, ...) that happens before most words: the first 2,000 UNER
+Chinese-GSDSIMP train sentences take 51.5 pieces each through XLM-R's tokenizer (no special tokens), 21.4 of them
+bare markers; as running text, 28.8. Pretraining text of these scripts rarely has a ``▁`` between words, and
+each one costs a position in every layer. :func:`join_unspaced` leaves them out (``teacher.join_unspaced``).
+(Also reading ``▁X`` as ``X`` where the vocabulary has both was tried and did worse on UNER zh; docs/RESULTS.md.)
 """
 
 from __future__ import annotations
