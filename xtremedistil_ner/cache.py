@@ -44,26 +44,28 @@ def data_fingerprint(sentences: Sequence[Sentence]) -> str:
     return digest.hexdigest()
 
 
+def _added_settings(teacher: TeacherConfig, *names: str) -> str:
+    """``;name=value`` for each teacher setting added to a key after it existed, only where it is not the default.
+
+    Keys made before a setting existed (at its default) so stay valid.
+    """
+    defaults = TeacherConfig()
+    return "".join(
+        f";{name}={getattr(teacher, name)}" for name in names if getattr(teacher, name) != getattr(defaults, name)
+    )
+
+
 def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher: TeacherConfig) -> str:
     """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
     settings = f"pooling={teacher.pooling};layer={teacher.hidden_layer};max_length={teacher.max_length}"
-    settings += f";decode={teacher.decode}" if teacher.decode != "argmax" else ""  # earlier caches stay valid
-    settings += ";join_unspaced" if teacher.join_unspaced else ""
+    settings += _added_settings(teacher, "decode", "join_unspaced")
     return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
 
 
 def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode: str, teacher: TeacherConfig) -> str:
     """What the teacher's saved test scores depend on: teacher, test sentences, seqeval mode, labeling settings."""
     text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{teacher.max_length};{teacher.autocast}"
-    text += "".join(  # settings added later: only when not the default, so earlier saved scores stay valid
-        f";{key}={value}"
-        for key, value, default in (
-            ("pooling", teacher.pooling, "first"),
-            ("decode", teacher.decode, "argmax"),
-            ("join_unspaced", teacher.join_unspaced, False),
-        )
-        if value != default
-    )
+    text += _added_settings(teacher, "pooling", "decode", "join_unspaced")
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -60,9 +60,9 @@ def join_unspaced(
     keep_ids: list[int] = []
     keep_words: list[int | None] = []
     for pos, (piece, word) in enumerate(zip(ids, word_ids, strict=True)):
-        starts = word is not None and (pos == 0 or word_ids[pos - 1] != word)
-        more = pos + 1 < len(ids) and word_ids[pos + 1] == word
-        if starts and more and piece in bare and is_unspaced(words[word]):  # type: ignore[index]
+        # a bare marker only ever starts a word; it goes when more of an unspaced word follows it
+        more = word is not None and pos + 1 < len(ids) and word_ids[pos + 1] == word
+        if more and piece in bare and is_unspaced(words[word]):  # type: ignore[index]
             continue
         keep_ids.append(piece)
         keep_words.append(word)
