@@ -199,9 +199,11 @@ def test_languages_says_which_have_data():
 def test_data_check_counts_and_problems(tmp_path, tiny_data):
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
-    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi,sv"])
-    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "all"])
+    assert result.exit_code == 0, result.output  # "all" takes the languages that are there
     assert "0 problem(s) found: ready to train" in result.output and "no data" in result.output
+    named = runner.invoke(app, ["data", "check", "--data", str(data), "--langs", "de,hi,sv"])
+    assert named.exit_code == 1 and "sv: " in named.output and "is not a folder" in named.output  # asked by name
     lines = (data / "hi" / "train.tsv").read_text(encoding="utf-8").splitlines()
     tokens = lines[1].split("\t")[0].split()
     lines[1] = " ".join(tokens) + "\t" + " ".join(["O"] * (len(tokens) - 1) + ["I-PER"])  # I-PER after O

@@ -815,6 +815,7 @@ def data_check(
 
     from xtremedistil_ner.data.check import check_language
     from xtremedistil_ner.data.readers import FORMATS, check_encoding
+    from xtremedistil_ner.data.split_names import missing_hint
     from xtremedistil_ner.data.tags import TagVocab
     from xtremedistil_ner.languages import resolve_langs
 
@@ -836,8 +837,11 @@ def data_check(
         table.add_column(col, justify="left" if col in ("lang", "problems") else "right")
     problems: list[str] = []
     repairs: list[str] = []
+    named = (langs or "all") != "all"  # languages asked for by name must have data; "all" takes what is there
     for code, result in zip(codes, results, strict=True):
         if not result.has_data:
+            found = result.problems() or ([missing_hint(data / code, "train")] if named else [])
+            problems += [f"{code}: {p}" for p in found]
             table.add_row(code, "-", "-", "-", "-", *("-" for _ in types), "no data", style="dim")
             continue
         found = result.problems()
@@ -855,10 +859,17 @@ def data_check(
     if types:
         table.caption = f"{', '.join(types)}: entities in the train split"
     out_console.print(table)
+    for code, result in zip(codes, results, strict=True):  # files taken under their published names
+        named_as = [f"{n} = {s.path.name}" for n, s in result.splits.items() if s.path and s.path.stem != n]
+        if named_as and all(s.path is None or s.path.is_file() for s in result.splits.values()):
+            out_console.print(f"- {code}: {', '.join(named_as)}", soft_wrap=True, highlight=False)
     for line in problems:
         out_console.print(f"- {escape(line)}", soft_wrap=True, highlight=False)
     for line in repairs:
         out_console.print(f"- repaired as read: {escape(line)}", soft_wrap=True, highlight=False)
+    if not any(r.has_data for r in results) and not problems:
+        problems.append(f"no language has a train split under {data} (expected {data}/<lang>/train.<ext>)")
+        out_console.print(f"- {escape(problems[-1])}", soft_wrap=True, highlight=False)
     out_console.print(f"{len(problems)} problem(s) found" + ("" if problems else ": ready to train"))
     if problems:
         raise typer.Exit(code=1)

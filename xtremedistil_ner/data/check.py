@@ -117,6 +117,10 @@ def check_language(
     """Check the train, dev and test splits of ``lang`` under ``data_dir``."""
     splits = {}
     for name in SPLITS:
-        path = find_split(data_dir, lang, name)
+        try:
+            path = find_split(data_dir, lang, name)
+        except DataError as exc:  # two files could be the split: a run would stop here too
+            splits[name] = SplitCheck(None, problems=[str(exc)])
+            continue
         splits[name] = check_split(path, lang, fmt, encoding, invalid_bio) if path is not None else SplitCheck(None)
     return LanguageCheck(lang, splits)

@@ -10,6 +10,7 @@ from xtremedistil_ner.config import SPLITS, DataConfig
 from xtremedistil_ner.data.augment import mention_swaps
 from xtremedistil_ner.data.readers import find_split, read_hf_wikiann, read_labeled, read_transfer_text
 from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.split_names import missing_hint
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.errors import DataError, XdnerError
 from xtremedistil_ner.languages import resolve_langs
@@ -172,7 +173,8 @@ def load_corpus(cfg: DataConfig, langs: tuple[str, ...], need_transfer: bool = T
             data.train, data.dev, data.zero_shot = [], [], True
         languages[lang] = data
     if not languages:
-        raise XdnerError(f"none of {' '.join(langs)} has data under {cfg.data_dir}")
+        hint = f": {missing_hint(Path(cfg.data_dir) / langs[0], 'train')}" if len(langs) == 1 else ""
+        raise XdnerError(f"none of {' '.join(langs)} has data under {cfg.data_dir}{hint}")
     if all(data.zero_shot for data in languages.values()):
         raise XdnerError("every language is in data.zero_shot_langs: the teacher needs gold in at least one")
     return Corpus(languages, tuple(missing))
@@ -202,7 +204,8 @@ def load_split(cfg: DataConfig, langs: tuple[str, ...], split: str) -> Corpus:
         setattr(data, split, _cap(sentences, getattr(cfg, f"max_{split}_per_lang")))
         languages[lang] = data
     if not languages:
-        raise XdnerError(f"none of {' '.join(langs)} has a {split} split under {cfg.data_dir}")
+        hint = f": {missing_hint(Path(cfg.data_dir) / langs[0], split)}" if len(langs) == 1 else ""
+        raise XdnerError(f"none of {' '.join(langs)} has a {split} split under {cfg.data_dir}{hint}")
     return Corpus(languages, tuple(missing))
 
 

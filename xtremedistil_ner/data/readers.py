@@ -24,6 +24,7 @@ from pathlib import Path
 
 from xtremedistil_ner.data.hf_disk import find_hf_split, is_hf_source, read_hf_rows
 from xtremedistil_ner.data.records import Sentence
+from xtremedistil_ner.data.split_names import published_split
 from xtremedistil_ner.data.tags import TAG_PATTERN, bio_problem, repair_bio
 from xtremedistil_ner.errors import DataError
 
@@ -300,17 +301,21 @@ def read_transfer_text(path: str | Path, lang: str, encoding: str = "utf-8") -> 
 
 
 def find_split(data_dir: str | Path, lang: str, split: str) -> Path | None:
-    """``DIR/<lang>/<split>.<ext>`` for the first extension that exists, else a saved Hugging Face dataset.
+    """The file (or saved dataset) of ``split`` under ``DIR/<lang>/``, or ``None`` when there is none.
 
-    The dataset: ``<split>/`` from ``save_to_disk``, ``<split>.parquet`` or ``<split>.jsonl`` (dev may be named
-    ``validation``). ``None`` when there is neither.
+    First ``<split>.<ext>`` for the first extension that exists, else a saved Hugging Face dataset (``<split>/``
+    from ``save_to_disk``, ``<split>.parquet`` or ``<split>.jsonl``; dev may be named ``validation``), else the one
+    file named as published (``en_ewt-ud-train.iob2``, ``ned.testa``: :mod:`~.split_names`).
+
+    Raises:
+        DataError: two files of the folder could be the split.
     """
     base = Path(data_dir) / lang
     for ext in SPLIT_EXTENSIONS:
         candidate = base / f"{split}{ext}"
         if candidate.is_file():
             return candidate
-    return find_hf_split(base, split)
+    return find_hf_split(base, split) or published_split(base, split)
 
 
 def _read_hf(path: Path, lang: str, invalid_bio: str) -> Iterator[Sentence]:
