@@ -47,15 +47,20 @@ def save_student(out: Path, model: StudentTagger, tags: TagVocab, vocab: Student
     tokenizer.save_pretrained(out / "tokenizer")
 
 
+def require_student_dir(path: Path) -> None:
+    """Raise :class:`XdnerError` unless ``path`` holds the files :func:`save_student` writes."""
+    for name in ("config.json", "tags.json", "vocab.json", "model.safetensors"):
+        if not (path / name).is_file():
+            raise XdnerError(f"{path}: not a student directory ({name} missing)")
+
+
 def load_student(path: Path) -> LoadedStudent:
     """Load what :func:`save_student` wrote.
 
     Raises:
         XdnerError: missing files or a checkpoint from an incompatible version.
     """
-    for name in ("config.json", "tags.json", "vocab.json", "model.safetensors"):
-        if not (path / name).is_file():
-            raise XdnerError(f"{path}: not a student directory ({name} missing)")
+    require_student_dir(path)
     raw = json.loads((path / "config.json").read_text(encoding="utf-8"))
     version = raw.pop("xdner_version", None)
     if version != CHECKPOINT_VERSION:

@@ -275,6 +275,11 @@ class StudentConfig:
             rows of its text.
         freeze_embeddings: never train the embedding table.
         bio_constraints: forbid ``O -> I-X`` and ``I-X`` at the start in the CRF.
+        init: a trained student directory to start from (e.g. ``runs/latest/student``, the main job's
+            multilingual student): its BiLSTM layers, the tags both name and the embedding rows of the pieces
+            both vocabularies hold; other rows mapped into its space (``student/warm_start.py``). Same tokenizer,
+            embedding size, width and depth; empty: start from the SVD init alone. The gold-only student starts
+            from it too.
     """
 
     embedding_dim: int = 50
@@ -289,6 +294,7 @@ class StudentConfig:
     svd_source: Literal["input", "hidden"] = "input"
     freeze_embeddings: bool = False
     bio_constraints: bool = True
+    init: str = ""
 
     def __post_init__(self) -> None:
         if min(self.embedding_dim, self.hidden_size, self.num_layers, self.max_vocab) <= 0:

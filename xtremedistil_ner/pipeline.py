@@ -23,7 +23,7 @@ from accelerate.utils import set_seed
 
 from xtremedistil_ner.atomic_files import write_json
 from xtremedistil_ner.cache import TransferCache, run_fingerprint, teacher_scores_key, transfer_key
-from xtremedistil_ner.checkpoint import save_student
+from xtremedistil_ner.checkpoint import load_student, require_student_dir, save_student
 from xtremedistil_ner.config import RunConfig, StageConfig, load_recipe
 from xtremedistil_ner.data.corpus import Corpus, cap_notes, load_corpus
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
@@ -56,6 +56,7 @@ from xtremedistil_ner.student.vocab import (
     svd_embeddings,
     teacher_vectors,
 )
+from xtremedistil_ner.student.warm_start import warm_start
 from xtremedistil_ner.teacher import (
     LabelStats,
     Teacher,
@@ -325,9 +326,10 @@ def build_student(
     vocab = StudentVocab.build(tokenizer, features, s.max_vocab, s.fill_vocab)
     lookup = vocab.lookup(tokenizer)
     student = StudentTagger(s, len(vocab), len(tags), tags)
+    weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
+    inputs, have_input = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
+    vectors, have = inputs, have_input
     if s.svd_init:
-        weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
-        vectors, have = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
         if s.svd_source == "hidden":
             context, in_context = vectors, np.zeros(len(vocab), bool)
             if transfer is not None and transfer.targets.hidden is not None and len(transfer.features):
@@ -344,6 +346,9 @@ def build_student(
         with torch.no_grad():
             # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
             student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
+    if s.init:
+        carried = warm_start(student, vocab, tags, load_student(Path(s.init)), inputs, have_input, s.init)
+        state.progress.note(carried.note(s.init))
     return student, vocab, lookup
 
 
@@ -529,6 +534,8 @@ def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> Ru
     state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
     if cfg.distill.embedding_grad == "sparse" and state.accelerator.num_processes > 1:
         raise XdnerError('distill.embedding_grad = "sparse" runs in one process only (use "dense" with several)')
+    if cfg.student.init:
+        require_student_dir(Path(cfg.student.init))  # now, not after the teacher's hour
     out.mkdir(parents=True, exist_ok=True)
     if state.accelerator.is_main_process:
         write_json(out / "config.json", {"command": sys.argv, **cfg.to_dict()})
