@@ -17,7 +17,7 @@ from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import StudentVocab
 from xtremedistil_ner.student.warm_start import warm_start
 
-from .conftest import ROOT
+from .conftest import ROOT, XLMR
 
 H = 12  # teacher width of the synthetic vectors
 
@@ -104,10 +104,20 @@ def test_a_run_starts_from_the_smoke_student_and_refuses_a_missing_one_before_an
     os.chdir(ROOT)
     try:
         run_distill(cfg, out, notes)
+        missing = load_recipe(ROOT / "recipes" / "smoke.toml", **{"student.init": str(tmp_path)})
         with pytest.raises(XdnerError, match="not a student directory"):
-            run_distill(
-                load_recipe(ROOT / "recipes" / "smoke.toml", **{"student.init": str(tmp_path)}), tmp_path / "x"
-            )
+            run_distill(missing, tmp_path / "x")
+        other = tmp_path / "xlmr-student"  # the same weights, another tokenizer: refused, not mixed up
+        shutil.copytree(init, other)
+        shutil.rmtree(other / "tokenizer")
+        shutil.copytree(XLMR, other / "tokenizer")
+        again = tmp_path / "again"
+        again.mkdir()
+        for name in ("teacher", "cache"):
+            shutil.copytree(smoke_run / name, again / name)
+        mixed = load_recipe(ROOT / "recipes" / "smoke.toml", **{"student.init": str(other)})
+        with pytest.raises(XdnerError, match="its tokenizer is not this run's student tokenizer"):
+            run_distill(mixed, again)
     finally:
         os.chdir(cwd)
     line = next(n for n in notes.lines if n.startswith("student: starts from"))

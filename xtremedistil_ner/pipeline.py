@@ -347,7 +347,10 @@ def build_student(
             # filled rows are projected with the basis of the training text's pieces, never fitted on (docs/RESULTS.md)
             student.embedding.weight.copy_(svd_embeddings(vectors, have, s.embedding_dim, vocab.text_pieces))
     if s.init:
-        carried = warm_start(student, vocab, tags, load_student(Path(s.init)), inputs, have_input, s.init)
+        init = load_student(Path(s.init))
+        if init.tokenizer.get_vocab() != tokenizer.get_vocab():
+            raise XdnerError(f"student.init {s.init}: its tokenizer is not this run's student tokenizer")
+        carried = warm_start(student, vocab, tags, init, inputs, have_input, s.init)
         state.progress.note(carried.note(s.init))
     return student, vocab, lookup
 
