@@ -326,7 +326,10 @@ def build_student(
     vocab = StudentVocab.build(tokenizer, features, s.max_vocab, s.fill_vocab)
     lookup = vocab.lookup(tokenizer)
     student = StudentTagger(s, len(vocab), len(tags), tags)
+    if not (s.svd_init or s.init):
+        return student, vocab, lookup
     weight = teacher.model.get_input_embeddings().weight  # type: ignore[operator]
+    # the teacher's input row of each piece: what the SVD compresses and what student.init maps new rows from
     inputs, have_input = teacher_vectors(vocab.pieces, tokenizer, teacher.tokenizer, weight)
     vectors, have = inputs, have_input
     if s.svd_init:

@@ -121,8 +121,9 @@ def warm_start(
         new, old_ids = (torch.tensor(list(side)) for side in zip(*pairs, strict=True))
         student.head.emissions.weight[new] = init.model.head.emissions.weight[old_ids]
         student.head.emissions.bias[new] = init.model.head.emissions.bias[old_ids]
+        old_crf = dict(init.model.head.crf.named_parameters())
         for name, value in student.head.crf.named_parameters():
-            old_value = dict(init.model.head.crf.named_parameters())[name]
+            old_value = old_crf[name]
             if value.dim() == 2:
                 value[new.unsqueeze(1), new.unsqueeze(0)] = old_value[old_ids.unsqueeze(1), old_ids.unsqueeze(0)]
             else:
