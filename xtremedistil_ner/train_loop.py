@@ -20,6 +20,7 @@ from accelerate import Accelerator
 
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.distributed import batch_share
+from xtremedistil_ner.malloc_tuning import training_allocation
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,20 @@ def run_loop(
     Returns:
         The number of epochs begun.
     """
+    with training_allocation():  # the steps' buffers reused from the heap (malloc_tuning.py); no result changes
+        return _run_loop(accelerator, optimizer, lengths, batch_size, total, epoch_seed, hooks, start)
+
+
+def _run_loop(
+    accelerator: Accelerator,
+    optimizer: torch.optim.Optimizer,
+    lengths: Sequence[int],
+    batch_size: int,
+    total: int,
+    epoch_seed: Callable[[int], int],
+    hooks: LoopHooks,
+    start: LoopPosition | None,
+) -> int:
     start = start or LoopPosition()
     step, epoch, skip = start.step, start.epoch, start.position
     stopped = False
