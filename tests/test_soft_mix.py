@@ -84,3 +84,22 @@ def test_mixed_batches_need_teacher_logits(mbert_tokenizer):
     bare = TrainSet(transfer.features, WordTargets(tags=transfer.targets.tags))
     with pytest.raises(ValueError, match="teacher logits"):
         MixedBatches(bare, 4, 7, Accelerator(cpu=True))
+
+
+@pytest.mark.parametrize(("setting", "dtype"), [("bf16", torch.bfloat16), ("no", torch.float32)])
+def test_distill_autocast_runs_the_training_steps_in_bf16_and_keeps_float32_weights(mbert_tokenizer, setting, dtype):
+    """``distill.autocast``: the student's emissions in a training step are bf16, its weights stay float32, and
+    the stage still learns (its mean training loss falls from the first half of the steps to the second)."""
+    transfer, gold, dev, lookup = _sets(mbert_tokenizer)
+    torch.manual_seed(0)
+    student = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=8, num_layers=1), len(lookup), len(TAGS), TAGS)
+    seen: list[torch.dtype] = []
+    student.head.emissions.register_forward_hook(lambda m, i, out: seen.append(out.dtype) if m.training else None)
+    cfg = DistillConfig(batch_size=3, lr=1e-2, evals_per_stage=2, autocast=setting)
+    distiller = Distiller(student, 4, TAGS, cfg, Accelerator(cpu=True), seed=5)
+    (stage,) = build_schedule((StageConfig("gold", 30.0, soft_mix=1.0),), student.layer_names)
+    result = distiller.run_stage(stage, gold, dev, lookup, transfer=transfer)
+    assert seen and set(seen) == {dtype}
+    assert {p.dtype for p in student.parameters()} == {torch.float32}
+    (_, first), (_, second) = result.train_loss
+    assert second < first, result.train_loss

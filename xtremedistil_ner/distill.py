@@ -21,6 +21,7 @@ from accelerate import Accelerator
 from accelerate.logging import get_logger
 from torch import nn
 
+from xtremedistil_ner.autocast import autocast, use_bf16
 from xtremedistil_ner.config import DistillConfig
 from xtremedistil_ner.data.batching import bucket_batches
 from xtremedistil_ner.data.records import TeacherTargets
@@ -400,9 +401,12 @@ class Distiller:
         done_steps = [begin.step]
         stopping = [False]  # stage.patience reached: the loop ends after this step
 
+        bf16 = use_bf16(self.cfg.autocast, acc.device)
+
         def loss(ids: list[int]) -> torch.Tensor:
             wrapped.train()
-            with acc.autocast():  # no-op unless mixed precision is on (bf16 on CPU, fp16/bf16 on GPU)
+            # acc.autocast: run.mixed_precision (GPU fp16/bf16); autocast: distill.autocast (bf16 steps on a CPU)
+            with acc.autocast(), autocast(bf16, acc.device):
                 losses = self._loss(wrapped, stage, data, ids, lookup)
                 if mix is not None:
                     losses["soft_mix"] = stage.soft_mix * self._mixed_soft(

@@ -17,6 +17,7 @@ from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.runtime.shapes import SHAPES
 from xtremedistil_ner.student.bilstm import bilstm_padded, reverse_index
 from xtremedistil_ner.student.crf import CRF
+from xtremedistil_ner.student.dropout import UniformDropout
 
 
 @dataclass
@@ -89,7 +90,7 @@ class StudentTagger(nn.Module):
             layers.append(nn.LSTM(width, config.hidden_size, batch_first=True, bidirectional=True))
             width = 2 * config.hidden_size
         self.lstm = nn.ModuleList(layers)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = UniformDropout(config.dropout)
         self.head = Head(width, tags, num_tags, config.bio_constraints)
 
     @property
