@@ -366,7 +366,7 @@ class DistillConfig:
         autocast: ``bf16`` computes the students' training steps (forward and loss) under bfloat16 autocast;
             weights, optimizer and dev scoring stay float32. ``auto``: where the device computes bf16 natively
             (AVX-512 BF16, AMX, a bf16 GPU), else float32. Other arithmetic, so other figures (the main job,
-            three seeds: F1 within seed noise, stages 1.1-1.4x faster; docs/RESULTS.md).
+            three seeds with UniformDropout: F1 within seed noise, stages 1.1-1.5x faster; docs/RESULTS.md).
     """
 
     stages: tuple[StageConfig, ...] = field(default_factory=_default_stages)
