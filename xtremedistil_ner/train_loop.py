@@ -82,6 +82,7 @@ def steps_per_epoch(lengths: Sequence[int], batch_size: int) -> int:
     return len(bucket_batches(lengths, batch_size=batch_size))
 
 
+@training_allocation()  # the steps' buffers reused from the heap (malloc_tuning.py); no result changes
 def run_loop(
     accelerator: Accelerator,
     optimizer: torch.optim.Optimizer,
@@ -107,20 +108,6 @@ def run_loop(
     Returns:
         The number of epochs begun.
     """
-    with training_allocation():  # the steps' buffers reused from the heap (malloc_tuning.py); no result changes
-        return _run_loop(accelerator, optimizer, lengths, batch_size, total, epoch_seed, hooks, start)
-
-
-def _run_loop(
-    accelerator: Accelerator,
-    optimizer: torch.optim.Optimizer,
-    lengths: Sequence[int],
-    batch_size: int,
-    total: int,
-    epoch_seed: Callable[[int], int],
-    hooks: LoopHooks,
-    start: LoopPosition | None,
-) -> int:
     start = start or LoopPosition()
     step, epoch, skip = start.step, start.epoch, start.position
     stopped = False
