@@ -3,8 +3,9 @@ import itertools
 import numpy as np
 import torch
 
+from tests.conftest import ROOT
 from xtremedistil_ner.checkpoint import load_student, save_student
-from xtremedistil_ner.config import StudentConfig
+from xtremedistil_ner.config import StudentConfig, load_recipe
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.runtime.features import featurize
@@ -21,6 +22,13 @@ SENTENCES = [
 
 def test_default_size_is_35x_smaller_than_mbert_base():
     model = StudentTagger(StudentConfig(), 60000, 7, TAGS)
+    assert 177_853_440 / model.num_parameters() >= 35
+
+
+def test_the_default_recipes_student_is_35x_smaller_than_mbert_base():
+    """What `xdner distill --langs all` trains (recipes/cpu.toml), at its full vocabulary of 60,000 pieces."""
+    cfg = load_recipe(ROOT / "recipes" / "cpu.toml")
+    model = StudentTagger(cfg.student, cfg.student.max_vocab, 7, TAGS)
     assert 177_853_440 / model.num_parameters() >= 35
 
 

@@ -255,8 +255,8 @@ class StudentConfig:
             punctuation, ``runtime/shapes.py``), trained with the first BiLSTM layer; 0 = none.
         hidden_size: per direction, per BiLSTM layer.
         num_layers: stacked BiLSTM layers. One by default, as in the paper's 35x student; the default CPU
-            recipe takes two (4.37M parameters, still 40.7x under mBERT-base), which keeps more of a pretrained
-            teacher for about twice the student's training time (docs/RESULTS.md).
+            recipe takes two of 128 units (3.58M parameters, 49.7x under mBERT-base), which keeps more of a
+            pretrained teacher for about twice the student's training time (docs/RESULTS.md).
         dropout: between layers, during training.
         svd_init: initialise the embeddings from a truncated SVD of teacher vectors (``svd_source``).
         svd_source: each piece's teacher vector before the SVD: ``input``, its row of the teacher's input
