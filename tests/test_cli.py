@@ -97,6 +97,9 @@ def test_smoke_end_to_end_and_deterministic(tmp_path, monkeypatch):
     macro = report["macro"]
     assert macro["gain_over_gold"] == pytest.approx(macro["student_f1"] - macro["gold_only_f1"])
     assert "gold_only_distill" in report["timings_seconds"]
+    peaks = report["throughput"]["peak_rss_mib"]
+    assert set(peaks["steps"]) == set(report["timings_seconds"]) and min(peaks["steps"].values()) > 0
+    assert "| teacher_label |" in (tmp_path / "a" / "report.md").read_text()
     assert report["teacher"]["pretrained"] is False and "random init" in report["teacher"]["origin"]
     assert "gold_only_f1" in (tmp_path / "a" / "report.tsv").read_text().splitlines()[0]
     assert "gold-only student" in (tmp_path / "a" / "report.html").read_text()

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from xtremedistil_ner.evaluate import LanguageScores
-from xtremedistil_ner.results import Macro, Report, TeacherInfo
+from xtremedistil_ner.results import Macro, Report, TeacherInfo, peak_note, step_rows
 
 COLORS = {
     "teacher": "#4c72b0",
@@ -263,8 +263,10 @@ def to_html(
             "<p>e2e = raw text to entities; (Nx) = how many times faster than mBERT-base end to end; warm = the "
             "student's word cache kept across calls, as a server keeps it.</p>"
         )
-    html.append("<h2>Time per step (s)</h2>")
-    html.append(_table(["step", "seconds"], [[k, f"{v:,.1f}"] for k, v in report.timings_seconds.items()]))
+    html.append("<h2>Time and memory per step</h2>")
+    html.append(_table(["step", "seconds", "peak RSS MiB"], [[escape(c) for c in row] for row in step_rows(report)]))
+    if peak_note(report):
+        html.append(f"<p>{escape(peak_note(report))}</p>")
     if recipe:
         html.append(f"<h2>Recipe</h2><pre>{escape(json.dumps(recipe, indent=1))}</pre>")
     html.append("</body></html>")

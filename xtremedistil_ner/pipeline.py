@@ -42,6 +42,7 @@ from xtremedistil_ner.evaluate import LanguageScores, macro_f1, score_by_languag
 from xtremedistil_ner.events import emit
 from xtremedistil_ner.languages import resolve_langs
 from xtremedistil_ner.malloc_tuning import pin_mmap_threshold
+from xtremedistil_ner.peak_memory import PeakMemory
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.recipe_files import resolve_recipe
 from xtremedistil_ner.results import Report, StageResult
@@ -85,6 +86,7 @@ class RunState:
     progress: Progress
     timings: dict[str, float] = field(default_factory=dict)
     throughput: dict[str, Any] = field(default_factory=dict)
+    memory: PeakMemory = field(default_factory=PeakMemory)
 
 
 def make_accelerator(cfg: RunConfig) -> Accelerator:
@@ -108,10 +110,13 @@ def _timed(state: RunState, name: str):
     class _Timer:
         def __enter__(self) -> None:
             self.start = time.perf_counter()
+            state.memory.start()
             state.progress.note(f"[{name}] ...")
 
         def __exit__(self, *exc: object) -> None:
             state.timings[name] = round(time.perf_counter() - self.start, 2)
+            state.memory.stop(name)
+            state.throughput["peak_rss_mib"] = state.memory.to_dict()
 
     return _Timer()
 

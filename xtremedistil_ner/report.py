@@ -31,6 +31,8 @@ from xtremedistil_ner.results import (
     StageResult,
     TeacherInfo,
     ZeroShotMacro,
+    peak_note,
+    step_rows,
 )
 from xtremedistil_ner.wording import plural
 
@@ -348,7 +350,10 @@ def to_markdown(report: Report, paper: dict[str, dict[str, float]] | None = None
             f"| {s.name} | {', '.join(s.trainable)} | {s.steps} | {s.metric} | {s.best_metric:.4f} | "
             f"{s.best_step} | {s.words_per_second:,.0f} | {choice_reason(s)} |"
         )
-    lines += ["", "## Time per step (seconds)", ""] + [f"- {k}: {v}" for k, v in report.timings_seconds.items()]
+    lines += ["", "## Time and memory per step", "", "| step | seconds | peak RSS MiB |", "|---|---|---|"]
+    lines += [f"| {' | '.join(row)} |" for row in step_rows(report)]
+    if peak_note(report):
+        lines += ["", peak_note(report)]
     label = report.throughput.get("teacher_label", {})
     if label.get("sentences"):
         lines += [

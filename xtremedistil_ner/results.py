@@ -306,3 +306,23 @@ class Report:
             timings_seconds=dict(raw.get("timings_seconds", {})),
             throughput=dict(raw.get("throughput", {})),
         )
+
+
+def step_rows(report: Report) -> list[list[str]]:
+    """``[step, seconds, peak RSS MiB]`` per timed step (peak blank in reports written before it was kept)."""
+    memory = report.throughput.get("peak_rss_mib", {})
+    peaks = memory.get("steps", {})
+    return [
+        [name, f"{seconds:,.1f}", f"{peaks[name]:,.0f}" if name in peaks else ""]
+        for name, seconds in report.timings_seconds.items()
+    ]
+
+
+def peak_note(report: Report) -> str:
+    """What the peak RSS column means in this report ('' when it has none)."""
+    memory = report.throughput.get("peak_rss_mib")
+    if not memory:
+        return ""
+    if memory.get("per_step"):
+        return "Peak RSS: the highest resident memory of the process during each step (reset at its start)."
+    return "Peak RSS: the process's highest resident memory from its start to the end of each step."
