@@ -324,5 +324,8 @@ def peak_note(report: Report) -> str:
     if not memory:
         return ""
     if memory.get("per_step"):
-        return "Peak RSS: the highest resident memory of the process during each step (reset at its start)."
+        return (
+            "Peak RSS: the highest resident memory of the process during each step (exact where the step set the "
+            "process's peak so far, else sampled every 0.25 s)."
+        )
     return "Peak RSS: the process's highest resident memory from its start to the end of each step."
