@@ -97,6 +97,8 @@ def test_smoke_end_to_end_and_deterministic(tmp_path, monkeypatch):
     macro = report["macro"]
     assert macro["gain_over_gold"] == pytest.approx(macro["student_f1"] - macro["gold_only_f1"])
     assert "gold_only_distill" in report["timings_seconds"]
+    assert [s["name"] for s in report["gold_only_stages"]] == ["gold/all"]
+    assert report["gold_only_stages"][0]["words_per_second"] > 0
     peaks = report["throughput"]["peak_rss_mib"]
     assert set(peaks["steps"]) == set(report["timings_seconds"]) and min(peaks["steps"].values()) > 0
     assert "| teacher_label |" in (tmp_path / "a" / "report.md").read_text()

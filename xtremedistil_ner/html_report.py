@@ -230,12 +230,13 @@ def to_html(
         )
     )
     html.append("<h2>Learning curves (dev metric, training loss) per stage</h2><div class=curves>")
-    for stage in report.stages:
+    labelled = [("", st) for st in report.stages] + [("gold-only: ", st) for st in report.gold_only_stages]
+    for who, stage in labelled:
         dev = [(float(s), float(v)) for s, v in stage.dev_curve]
         loss = [(float(s), float(v)) for s, v in stage.train_loss]
         html.append(
             line_chart(
-                f"{stage.name} (best at {stage.best_step})",
+                f"{who}{stage.name} (best at {stage.best_step})",
                 [(stage.metric, "#2a7", dev), ("train loss", "#c44", loss)],
             )
         )

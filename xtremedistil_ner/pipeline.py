@@ -580,6 +580,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
         processes=state.accelerator.num_processes,
         gold_only=baseline.scores if baseline is not None else None,
         teacher_info=teacher_info(cfg, side.teacher),
+        gold_only_stages=baseline.stages if baseline is not None else None,
     )
     if state.accelerator.is_main_process:
         write_reports(report, out, Path(cfg.data.data_dir) / "PAPER_RESULTS.tsv")

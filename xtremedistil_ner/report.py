@@ -59,6 +59,7 @@ def build_report(
     processes: int = 1,
     gold_only: dict[str, LanguageScores] | None = None,
     teacher_info: TeacherInfo | None = None,
+    gold_only_stages: list[StageResult] | None = None,
 ) -> Report:
     """Assemble the run's report (``Report.to_json`` is the schema of ``report.json``).
 
@@ -126,6 +127,7 @@ def build_report(
             student_compression_vs_teacher=params["teacher"] / max(params["student"], 1),
         ),
         stages=list(stages),
+        gold_only_stages=list(gold_only_stages or []),
         timings_seconds=dict(timings),
         throughput=throughput or {},
     )
@@ -345,9 +347,10 @@ def to_markdown(report: Report, paper: dict[str, dict[str, float]] | None = None
         "| stage | trainable | steps | metric | best | at step | words/s | why this checkpoint |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for s in report.stages:
+    labelled = [("", st) for st in report.stages] + [("gold-only: ", st) for st in report.gold_only_stages]
+    for who, s in labelled:
         lines.append(
-            f"| {s.name} | {', '.join(s.trainable)} | {s.steps} | {s.metric} | {s.best_metric:.4f} | "
+            f"| {who}{s.name} | {', '.join(s.trainable)} | {s.steps} | {s.metric} | {s.best_metric:.4f} | "
             f"{s.best_step} | {s.words_per_second:,.0f} | {choice_reason(s)} |"
         )
     lines += ["", "## Time and memory per step", "", "| step | seconds | peak RSS MiB |", "|---|---|---|"]

@@ -236,7 +236,8 @@ class Report:
     """Everything ``report.json`` holds.
 
     ``throughput`` holds free-form measurements of the run's steps (e.g. ``teacher_label``: sentences,
-    sentences_per_second, padding_waste); ``timings_seconds`` the wall time of each step.
+    sentences_per_second, padding_waste); ``timings_seconds`` the wall time of each step; ``gold_only_stages``
+    the gold-only student's stages (empty without one).
     """
 
     xdner_version: str
@@ -251,6 +252,7 @@ class Report:
     teacher: TeacherInfo | None
     params: Params
     stages: list[StageResult] = field(default_factory=list)
+    gold_only_stages: list[StageResult] = field(default_factory=list)
     timings_seconds: dict[str, float] = field(default_factory=dict)
     throughput: dict[str, Any] = field(default_factory=dict)
 
@@ -278,6 +280,7 @@ class Report:
             "teacher": dataclasses.asdict(self.teacher) if self.teacher else {},
             "params": dataclasses.asdict(self.params),
             "stages": [dataclasses.asdict(s) for s in self.stages],
+            "gold_only_stages": [dataclasses.asdict(s) for s in self.gold_only_stages],
             "timings_seconds": dict(self.timings_seconds),
             "throughput": self.throughput,
         }
@@ -303,6 +306,7 @@ class Report:
             teacher=TeacherInfo(**teacher) if teacher else None,
             params=Params(**raw["params"]),
             stages=[StageResult.from_dict(s) for s in raw.get("stages", [])],
+            gold_only_stages=[StageResult.from_dict(s) for s in raw.get("gold_only_stages", [])],
             timings_seconds=dict(raw.get("timings_seconds", {})),
             throughput=dict(raw.get("throughput", {})),
         )
