@@ -230,8 +230,7 @@ def to_html(
         )
     )
     html.append("<h2>Learning curves (dev metric, training loss) per stage</h2><div class=curves>")
-    labelled = [("", st) for st in report.stages] + [("gold-only: ", st) for st in report.gold_only_stages]
-    for who, stage in labelled:
+    for who, stage in report.labelled_stages():
         dev = [(float(s), float(v)) for s, v in stage.dev_curve]
         loss = [(float(s), float(v)) for s, v in stage.train_loss]
         html.append(
@@ -266,8 +265,9 @@ def to_html(
         )
     html.append("<h2>Time and memory per step</h2>")
     html.append(_table(["step", "seconds", "peak RSS MiB"], [[escape(c) for c in row] for row in step_rows(report)]))
-    if peak_note(report):
-        html.append(f"<p>{escape(peak_note(report))}</p>")
+    note = peak_note(report)
+    if note:
+        html.append(f"<p>{escape(note)}</p>")
     if recipe:
         html.append(f"<h2>Recipe</h2><pre>{escape(json.dumps(recipe, indent=1))}</pre>")
     html.append("</body></html>")

@@ -347,16 +347,16 @@ def to_markdown(report: Report, paper: dict[str, dict[str, float]] | None = None
         "| stage | trainable | steps | metric | best | at step | words/s | why this checkpoint |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    labelled = [("", st) for st in report.stages] + [("gold-only: ", st) for st in report.gold_only_stages]
-    for who, s in labelled:
+    for who, s in report.labelled_stages():
         lines.append(
             f"| {who}{s.name} | {', '.join(s.trainable)} | {s.steps} | {s.metric} | {s.best_metric:.4f} | "
             f"{s.best_step} | {s.words_per_second:,.0f} | {choice_reason(s)} |"
         )
     lines += ["", "## Time and memory per step", "", "| step | seconds | peak RSS MiB |", "|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in step_rows(report)]
-    if peak_note(report):
-        lines += ["", peak_note(report)]
+    note = peak_note(report)
+    if note:
+        lines += ["", note]
     label = report.throughput.get("teacher_label", {})
     if label.get("sentences"):
         lines += [

@@ -256,6 +256,10 @@ class Report:
     timings_seconds: dict[str, float] = field(default_factory=dict)
     throughput: dict[str, Any] = field(default_factory=dict)
 
+    def labelled_stages(self) -> list[tuple[str, StageResult]]:
+        """``(prefix, stage)`` for the distilled student's stages, then the gold-only student's (``gold-only: ``)."""
+        return [("", st) for st in self.stages] + [("gold-only: ", st) for st in self.gold_only_stages]
+
     def scored(self) -> dict[str, LanguageResult]:
         """The languages with scores, in report order."""
         return {code: lang for code, lang in self.languages.items() if lang.ok}

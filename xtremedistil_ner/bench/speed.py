@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xtremedistil_ner.errors import XdnerError
+from xtremedistil_ner.peak_memory import peak_rss_mib
 from xtremedistil_ner.progress import Progress
 
 
@@ -236,7 +236,7 @@ def worker_main(spec_path: str) -> None:
     repeats = job["repeats"] if is_student(spec.kind) else job["teacher_repeats"]
     args = (spec, job["batch"], job["single"], job["warmup"], repeats)
     m = _hf_worker(*args) if spec.kind == "hf" else _student_worker(*args)
-    m.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    m.peak_rss_mb = peak_rss_mib()
     print(json.dumps(asdict(m)))
 
 
