@@ -96,8 +96,9 @@ def warm_start(
     shared = rows >= 0
     if int((shared & have).sum()) < vectors.size(1) + 1:
         raise XdnerError(
-            f"student.init {source}: only {int(shared.sum()):,} of its pieces are in this run's vocabulary; "
-            "it must use the same tokenizer as this run's student"
+            f"student.init {source}: only {int(shared.sum()):,} of its pieces are in this run's vocabulary, too few "
+            f"to map the other rows into its space (at least {vectors.size(1) + 1:,} with teacher vectors needed); "
+            "start from a student trained on text of this language or script"
         )
     trained = init.model.embedding.weight.detach()
     with torch.no_grad():
