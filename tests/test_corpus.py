@@ -208,6 +208,18 @@ def test_cap_notes_say_what_a_cap_cut(tiny_data):
     )
 
 
+def test_cap_notes_name_the_languages_train_rest_leaves_without_transfer_text(tiny_data):
+    from xtremedistil_ner.data.corpus import cap_notes
+
+    cfg = DataConfig(data_dir=str(tiny_data), max_train_per_lang=5, transfer="train-rest")
+    corpus = load_corpus(cfg, ("de", "hi"))
+    assert all(d.transfer == [] for d in corpus.languages.values())
+    (note,) = cap_notes(cfg, corpus)
+    assert note.startswith("data: de, hi: no transfer sentences of their own") and "= 5;" in note
+    cfg = DataConfig(data_dir=str(tiny_data), max_train_per_lang=4, transfer="train-rest")
+    assert not any("no transfer sentences" in n for n in cap_notes(cfg, load_corpus(cfg, ("de", "hi"))))
+
+
 def test_recombined_mentions_join_one_head_to_another_tail():
     import random
 

@@ -38,8 +38,9 @@ class DataConfig:
         hf_dataset: hub name of the dataset read when ``format = "hf"``.
         transfer: ``train``/``dev``/``test`` (that split with labels dropped), ``train-rest`` (the train
             sentences after the first ``max_train_per_lang``, the gold budget, with labels dropped: the paper's
-            regime of little gold and much unlabeled text) or a path template with ``{lang}`` to a text file,
-            one sentence a line.
+            regime of little gold and much unlabeled text; a language whose train split is no larger than the
+            gold budget gets none of its own, and the run names it) or a path template with ``{lang}`` to a text
+            file, one sentence a line.
         raw_text: more unlabeled text for the transfer set: a path template with ``{lang}`` to a text file, one
             sentence a line, every line added after ``transfer`` (not capped by ``max_transfer_per_lang``).
             For a small or entity-sparse labeled folder: the student learns entities from the teacher's labels

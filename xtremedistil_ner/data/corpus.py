@@ -248,4 +248,17 @@ def cap_notes(cfg: DataConfig, corpus: Corpus) -> list[str]:
                 f"data: {split} capped at the first {cap:,} sentences per language (data.max_{split}_per_lang; "
                 f"the folder has {sizes}); 0 = all"
             )
+    if cfg.transfer == "train-rest":
+        bare = [
+            lang
+            for lang, d in corpus.languages.items()
+            if not d.zero_shot and d.full_sizes["train"] <= cfg.max_train_per_lang
+        ]
+        if bare:
+            notes.append(
+                f"data: {', '.join(bare)}: no transfer sentences of their own (train split no larger than the gold "
+                f"budget data.max_train_per_lang = {cfg.max_train_per_lang:,}; data.transfer = 'train-rest'): "
+                "they learn from the other languages' transfer text and their gold; data.transfer = 'train' "
+                "adds the gold sentences' text to the transfer set"
+            )
     return notes
