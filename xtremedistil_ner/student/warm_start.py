@@ -94,10 +94,11 @@ def warm_start(
     rows = np.array([index.get(piece, -1) for piece in vocab.pieces], np.int64)
     rows[0] = 0  # <unk> to <unk>
     shared = rows >= 0
-    if int((shared & have).sum()) < vectors.size(1) + 1:
+    anchors, needed = int((shared & have).sum()), vectors.size(1) + 1  # the affine fit's rows and unknowns
+    if anchors < needed:
         raise XdnerError(
-            f"student.init {source}: only {int(shared.sum()):,} of its pieces are in this run's vocabulary, too few "
-            f"to map the other rows into its space (at least {vectors.size(1) + 1:,} with teacher vectors needed); "
+            f"student.init {source}: only {anchors:,} of its pieces are in this run's vocabulary with a teacher "
+            f"vector, too few to map the other rows into its space (at least {needed:,} needed); "
             "start from a student trained on text of this language or script"
         )
     trained = init.model.embedding.weight.detach()
