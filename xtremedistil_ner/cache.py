@@ -44,6 +44,22 @@ def data_fingerprint(sentences: Sequence[Sentence]) -> str:
     return digest.hexdigest()
 
 
+def context_fingerprint(sentences: Sequence[Sentence]) -> str:
+    """SHA-256 over each sentence's document context (``Sentence.context``), in order."""
+    digest = hashlib.sha256()
+    for s in sentences:
+        for side in s.context or ((), ()):
+            digest.update(b"\x1f".join(t.encode() for t in side))
+            digest.update(b"\x1d")
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def _with_context(teacher: TeacherConfig, sentences: Sequence[Sentence]) -> str:
+    """The context fingerprint where the teacher reads context (keys made without it stay valid)."""
+    return f";context={teacher.context}:{context_fingerprint(sentences)}" if teacher.context else ""
+
+
 def _added_settings(teacher: TeacherConfig, *names: str) -> str:
     """``;name=value`` for each teacher setting added to a key after it existed, only where it is not the default.
 
@@ -58,14 +74,14 @@ def _added_settings(teacher: TeacherConfig, *names: str) -> str:
 def transfer_key(teacher_fingerprint: str, transfer: Sequence[Sentence], teacher: TeacherConfig) -> str:
     """The cache's fingerprint: transfer data, teacher weights and tokenizer, and the alignment settings."""
     settings = f"pooling={teacher.pooling};layer={teacher.hidden_layer};max_length={teacher.max_length}"
-    settings += _added_settings(teacher, "decode", "join_unspaced")
+    settings += _added_settings(teacher, "decode", "join_unspaced") + _with_context(teacher, transfer)
     return hashlib.sha256((data_fingerprint(transfer) + teacher_fingerprint + settings).encode()).hexdigest()
 
 
 def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode: str, teacher: TeacherConfig) -> str:
     """What the teacher's saved test scores depend on: teacher, test sentences, seqeval mode, labeling settings."""
     text = f"{teacher_fingerprint};{data_fingerprint(test)};{mode};{teacher.max_length};{teacher.autocast}"
-    text += _added_settings(teacher, "pooling", "decode", "join_unspaced")
+    text += _added_settings(teacher, "pooling", "decode", "join_unspaced") + _with_context(teacher, test)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -180,6 +180,11 @@ class TeacherConfig:
             scripts. UNER zh, ``single``: recipe 32 min 47 s -> 23 min 11 s, teacher test 82.25 -> 83.21 and
             student 77.86 -> 77.15, but dev lower (teacher 78.78 -> 77.81, student 75.55 -> 74.46): off
             (docs/RESULTS.md).
+        context: document context, in pieces on each side of a sentence (FLERT, Schweter & Akbik 2020: 64): the
+            teacher reads the words around each sentence in its document wherever the data marks documents
+            (Universal NER / CoNLL-U ``# newdoc``, CoNLL ``-DOCSTART-``), as room under ``max_length`` allows,
+            in fine-tuning, dev and test scoring and labeling. No effect on data without documents (WikiANN,
+            raw text); the student still tags sentences alone. 0 = off.
         autocast: ``bf16`` runs teacher fine-tuning and labeling under bfloat16 autocast (weights stay float32),
             ``no`` in float32, ``auto`` in bf16 where the device computes it natively (AVX-512 BF16 or AMX CPUs,
             GPUs with bf16), else float32. The report records what was used.
@@ -214,6 +219,7 @@ class TeacherConfig:
     layer_decay: float = 1.0
     augment: int = 0
     join_unspaced: bool = False
+    context: int = 0
     autocast: Literal["no", "bf16", "auto"] = "no"
     trust_remote_code: bool = False
     allow_bin_weights: bool = False
@@ -227,6 +233,8 @@ class TeacherConfig:
             raise ValueError("teacher.freeze_layers must be >= 0")
         if self.augment < 0:
             raise ValueError("teacher.augment must be >= 0 (0 = none)")
+        if self.context < 0:
+            raise ValueError("teacher.context must be >= 0 (pieces of document context a side; 0 = off)")
         if not 0 < self.layer_decay <= 1:
             raise ValueError("teacher.layer_decay must be in (0, 1] (1 = one learning rate for all layers)")
         if self.num_hidden_layers and self.hidden_layer > self.num_hidden_layers:

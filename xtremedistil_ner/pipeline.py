@@ -26,6 +26,7 @@ from xtremedistil_ner.cache import TransferCache, run_fingerprint, teacher_score
 from xtremedistil_ner.checkpoint import load_student, require_student_dir, save_student
 from xtremedistil_ner.config import RunConfig, StageConfig, load_recipe
 from xtremedistil_ner.data.corpus import Corpus, cap_notes, load_corpus
+from xtremedistil_ner.data.documents import context_note
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distill import (
@@ -191,6 +192,8 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab, depth: int =
                 f"teacher: {len(train):,} fine-tuning sentences, {cfg.augment:,} a language with their mentions "
                 "swapped (teacher.augment)"
             )
+        if cfg.context:
+            state.progress.note(context_note(train, cfg.context))
         checkpoint = None
         if cfg.eval_every:
             device = state.accelerator.device

@@ -40,6 +40,7 @@ from xtremedistil_ner.word_markers import join_unspaced as join_unspaced_words
 logger = get_logger(__name__)
 
 IGNORE_INDEX = -100
+SPECIAL = -1  # a window's placeholder for the tokenizer's special tokens, filled in by ``collate``
 LABEL_MAX_PADDING = 0.05  # labeling batches hold at most 5% padding (length-sorted, so batches stay large)
 Progress = Callable[[int], None]
 
@@ -51,7 +52,8 @@ class Window:
     Attributes:
         sentence: index of the sentence in the input list.
         first_word: sentence word index of the window's first word.
-        input_ids: piece ids with special tokens.
+        input_ids: piece ids: ``SPECIAL`` where the tokenizer's special tokens go, then the document context
+            before the words (``word_index`` ``NO_WORD``), the words' pieces, the context after, ``SPECIAL``.
         word_index: window-local word of each piece, ``NO_WORD`` for special tokens.
         skip: 1 for bare SentencePiece ``▁`` pieces, else 0.
         labels: tag id on each word's representative piece, ``IGNORE_INDEX`` elsewhere (empty if unlabeled).
@@ -121,11 +123,14 @@ def encode(
     max_length: int,
     tags: TagVocab | None = None,
     join_unspaced: bool = False,
+    context: int = 0,
 ) -> list[Window]:
     """Tokenize sentences into teacher windows (labels attached when ``tags`` is given and sentences are labeled).
 
     ``join_unspaced``: words of scripts written without spaces lose their bare ``▁`` marker
-    (:mod:`xtremedistil_ner.word_markers`).
+    (:mod:`xtremedistil_ner.word_markers`). ``context``: up to this many pieces of the sentence's document
+    context (``Sentence.context``) on each side of a window, as room under ``max_length`` allows; they are
+    read, never labeled or pooled to words.
 
     Raises:
         XdnerError: the tokenizer is not a fast tokenizer (``word_ids()`` is needed).
@@ -144,6 +149,7 @@ def encode(
         enc = tokenizer(
             [list(s.tokens) for s in part], is_split_into_words=True, add_special_tokens=False, verbose=False
         )
+        around = _context_pieces(tokenizer, part, bare, join_unspaced) if context > 0 else None
         for row, sentence in enumerate(part):
             ids = enc["input_ids"][row]
             word_ids = enc.word_ids(row)
@@ -152,8 +158,38 @@ def encode(
             label_ids = tags.encode(sentence.tags) if tags is not None and sentence.tags is not None else None
             _check_coverage(word_ids, len(sentence.tokens), sentence, tokenizer, ids)
             for start, end in word_windows(word_ids, budget):
-                windows.append(_make_window(offset + row, ids, word_ids, start, end, before, after, bare, label_ids))
+                room = budget - (end - start)
+                left, right = ([], []) if around is None else _fit_context(*around[row], room, context)
+                windows.append(
+                    _make_window(offset + row, ids, word_ids, start, end, before, after, bare, label_ids, left, right)
+                )
     return windows
+
+
+def _context_pieces(
+    tokenizer: Any, sentences: Sequence[Sentence], bare: set[int], join_unspaced: bool
+) -> list[tuple[list[int], list[int]]]:
+    """The piece ids of each sentence's context words ``(before, after)``; empty lists without context."""
+    sides = [s.context or ((), ()) for s in sentences]
+    wanted = [(row, side, words) for row, pair in enumerate(sides) for side, words in enumerate(pair) if words]
+    out: list[list[list[int]]] = [[[], []] for _ in sentences]
+    if not wanted:
+        return [(a, b) for a, b in out]
+    enc = tokenizer([list(w) for _, _, w in wanted], is_split_into_words=True, add_special_tokens=False, verbose=False)
+    for i, (row, side, words) in enumerate(wanted):
+        ids = enc["input_ids"][i]
+        if join_unspaced:
+            ids, _ = join_unspaced_words(ids, enc.word_ids(i), words, bare)
+        out[row][side] = list(ids)
+    return [(a, b) for a, b in out]
+
+
+def _fit_context(left: list[int], right: list[int], room: int, limit: int) -> tuple[list[int], list[int]]:
+    """The nearest pieces of ``left`` and ``right`` that fit ``room``: at most ``limit`` a side, shared evenly."""
+    n_right = min(limit, len(right), room // 2)
+    n_left = min(limit, len(left), room - n_right)
+    n_right = min(limit, len(right), room - n_left)
+    return left[len(left) - n_left :], right[:n_right]
 
 
 def _check_coverage(word_ids: list[int | None], n_words: int, sentence: Sentence, tokenizer: Any, ids: list) -> None:
@@ -177,8 +213,11 @@ def _make_window(
     after: int,
     bare: set[int],
     label_ids: list[int] | None,
+    left: Sequence[int] = (),
+    right: Sequence[int] = (),
 ) -> Window:
     first_word = int(word_ids[start])  # type: ignore[arg-type]
+    before_all, after_all = before + len(left), after + len(right)  # specials and context: no word, no label
     pieces = ids[start:end]
     local = [int(w) - first_word for w in word_ids[start:end]]  # type: ignore[arg-type]
     skip = [1 if p in bare else 0 for p in pieces]
@@ -193,14 +232,13 @@ def _make_window(
             rep = next((p for p in same if not skip[p]), same[0])
             labels[rep] = label_ids[first_word + word]
             seen.add(word)
-        labels = [IGNORE_INDEX] * before + labels + [IGNORE_INDEX] * after
-    specials_ids = [-1] * before, [-1] * after
+        labels = [IGNORE_INDEX] * before_all + labels + [IGNORE_INDEX] * after_all
     return Window(
         sentence=sentence,
         first_word=first_word,
-        input_ids=[*specials_ids[0], *pieces, *specials_ids[1]],
-        word_index=[NO_WORD] * before + local + [NO_WORD] * after,
-        skip=[0] * before + skip + [0] * after,
+        input_ids=[*[SPECIAL] * before, *left, *pieces, *right, *[SPECIAL] * after],
+        word_index=[NO_WORD] * before_all + local + [NO_WORD] * after_all,
+        skip=[0] * before_all + skip + [0] * after_all,
         labels=labels,
     )
 
@@ -209,8 +247,7 @@ def _fill_specials(tokenizer: Any, windows: Sequence[Window]) -> list[list[int]]
     prefix, suffix = special_ids(tokenizer)
     out = []
     for w in windows:
-        content = [i for i, x in zip(w.input_ids, w.word_index, strict=True) if x != NO_WORD]
-        out.append(prefix + content + suffix)
+        out.append(prefix + [i for i in w.input_ids if i != SPECIAL] + suffix)
     return out
 
 
@@ -425,7 +462,7 @@ def train_teacher(
     """
     from transformers import get_linear_schedule_with_warmup
 
-    windows = encode(tokenizer, train, cfg.max_length, tags, cfg.join_unspaced)
+    windows = encode(tokenizer, train, cfg.max_length, tags, cfg.join_unspaced, cfg.context)
     lengths = [len(w.input_ids) for w in windows]
     total = cfg.steps or max(1, math.ceil(steps_per_epoch(lengths, cfg.batch_size) * cfg.epochs))
     on_step = start_task(total) if start_task else None
@@ -519,7 +556,7 @@ def predict_targets(
     ``stats``, when given, accumulates sentences and real / padded pieces (the caller times the work).
     """
     model.eval()
-    windows = encode(tokenizer, sentences, cfg.max_length, join_unspaced=cfg.join_unspaced)
+    windows = encode(tokenizer, sentences, cfg.max_length, join_unspaced=cfg.join_unspaced, context=cfg.context)
     lengths = [len(w.input_ids) for w in windows]
     batches = bucket_batches(lengths, max_tokens=cfg.label_batch_tokens, batch_size=512, max_padding=LABEL_MAX_PADDING)
     per_sentence: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from xtremedistil_ner.data.documents import attach_context, is_document_start
 from xtremedistil_ner.data.hf_disk import find_hf_split, is_hf_source, read_hf_rows
 from xtremedistil_ner.data.records import Sentence
 from xtremedistil_ner.data.split_names import published_split
@@ -206,19 +207,22 @@ def _read_tsv(path: Path, lang: str, invalid_bio: str, encoding: str) -> Iterato
         yield _finish(path, number, tokens, tags, lang, invalid_bio)
 
 
-def _read_columns(path: Path, lang: str, invalid_bio: str, fmt: str, encoding: str) -> Iterator[Sentence]:
+def _read_columns(path: Path, lang: str, invalid_bio: str, fmt: str, encoding: str) -> Iterator[tuple[Sentence, int]]:
+    """Sentences with their document index (0 before the first document mark; +1 at each mark)."""
     layout = column_layout(path, fmt, encoding)
     tokens: list[str] = []
     tags: list[str] = []
     start = 0
+    doc = 0
     strip = f"{lang}:" if fmt == "prefix" else ""
     for number, line in _lines(path, encoding):
         if not line.strip():
             if tokens:
-                yield _finish(path, start, tokens, tags, lang, invalid_bio)
+                yield _finish(path, start, tokens, tags, lang, invalid_bio), doc
                 tokens, tags = [], []
             continue
         if line.startswith("-DOCSTART-") or (not tokens and _is_comment(line)):
+            doc += is_document_start(line)
             continue
         cols = _columns(line)
         if layout.has_id and cols and not cols[0].isdigit() and _is_id(cols[0]):
@@ -246,7 +250,7 @@ def _read_columns(path: Path, lang: str, invalid_bio: str, fmt: str, encoding: s
         tokens.append(token)
         tags.append(tag)
     if tokens:
-        yield _finish(path, start, tokens, tags, lang, invalid_bio)
+        yield _finish(path, start, tokens, tags, lang, invalid_bio), doc
 
 
 def read_labeled(
@@ -263,7 +267,8 @@ def read_labeled(
         encoding: the file's text encoding (``utf-8``, ``latin-1``, ...).
 
     Returns:
-        The sentences in file order.
+        The sentences in file order; in a column file that marks documents (``# newdoc``, ``-DOCSTART-``)
+        each carries the words around it in its document (``Sentence.context``).
 
     Raises:
         DataError: missing or empty file, count mismatch, a column that holds no tags, bytes not in
@@ -279,7 +284,11 @@ def read_labeled(
     if fmt == "tsv":
         sentences = list(_read_tsv(path, lang, invalid_bio, encoding))
     elif fmt in ("conll", "iob2", "prefix"):
-        sentences = list(_read_columns(path, lang, invalid_bio, fmt, encoding))
+        read = list(_read_columns(path, lang, invalid_bio, fmt, encoding))
+        sentences = [s for s, _ in read]
+        docs = [d for _, d in read]
+        if docs and docs[-1] > 0:  # the file marks documents: each sentence gets its neighbours' words
+            sentences = attach_context(sentences, docs)
     else:
         raise DataError(path, None, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if not sentences:

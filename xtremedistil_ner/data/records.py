@@ -9,11 +9,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: its words, optional BIO tags (``None`` for unlabeled transfer data) and language code."""
+    """One sentence: its words, optional BIO tags (``None`` for unlabeled transfer data) and language code.
+
+    ``context``: the words just before and just after it in its document (``data/documents.py``), read from
+    files that mark documents (``# newdoc``, ``-DOCSTART-``); ``None`` where there is no document (WikiANN's
+    independent sentences, raw text, made-up sentences). Only a teacher with ``teacher.context`` reads it.
+    """
 
     tokens: tuple[str, ...]
     tags: tuple[str, ...] | None
     lang: str
+    context: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
     @property
     def has_entity(self) -> bool:
@@ -22,7 +28,7 @@ class Sentence:
 
     def unlabeled(self) -> Sentence:
         """The same sentence with its tags dropped (a labeled split used as transfer data)."""
-        return Sentence(self.tokens, None, self.lang)
+        return Sentence(self.tokens, None, self.lang, self.context)
 
 
 @dataclass(frozen=True)
