@@ -54,7 +54,7 @@ class Window:
         first_word: sentence word index of the window's first word.
         input_ids: piece ids: ``SPECIAL`` where the tokenizer's special tokens go, then the document context
             before the words (``word_index`` ``NO_WORD``), the words' pieces, the context after, ``SPECIAL``.
-        word_index: window-local word of each piece, ``NO_WORD`` for special tokens.
+        word_index: window-local word of each piece, ``NO_WORD`` for special tokens and context.
         skip: 1 for bare SentencePiece ``▁`` pieces, else 0.
         labels: tag id on each word's representative piece, ``IGNORE_INDEX`` elsewhere (empty if unlabeled).
     """
