@@ -172,16 +172,16 @@ def _context_pieces(
     """The piece ids of each sentence's context words ``(before, after)``; empty lists without context."""
     sides = [s.context or ((), ()) for s in sentences]
     wanted = [(row, side, words) for row, pair in enumerate(sides) for side, words in enumerate(pair) if words]
-    out: list[list[list[int]]] = [[[], []] for _ in sentences]
-    if not wanted:
-        return [(a, b) for a, b in out]
-    enc = tokenizer([list(w) for _, _, w in wanted], is_split_into_words=True, add_special_tokens=False, verbose=False)
-    for i, (row, side, words) in enumerate(wanted):
-        ids = enc["input_ids"][i]
-        if join_unspaced:
-            ids, _ = join_unspaced_words(ids, enc.word_ids(i), words, bare)
-        out[row][side] = list(ids)
-    return [(a, b) for a, b in out]
+    out: list[tuple[list[int], list[int]]] = [([], []) for _ in sentences]
+    if wanted:  # the tokenizer takes no empty batch
+        batch = [list(w) for _, _, w in wanted]
+        enc = tokenizer(batch, is_split_into_words=True, add_special_tokens=False, verbose=False)
+        for i, (row, side, words) in enumerate(wanted):
+            ids = enc["input_ids"][i]
+            if join_unspaced:
+                ids, _ = join_unspaced_words(ids, enc.word_ids(i), words, bare)
+            out[row][side].extend(ids)
+    return out
 
 
 def _fit_context(left: list[int], right: list[int], room: int, limit: int) -> tuple[list[int], list[int]]:

@@ -9,6 +9,7 @@ before. The student never reads context: it tags sentences, as ``xdner predict``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from xtremedistil_ner.data.records import Sentence
 
@@ -40,8 +41,7 @@ def attach_context(sentences: Sequence[Sentence], docs: Sequence[int], words: in
         while j < len(sentences) and docs[j] == docs[i] and len(after) < words:
             after.extend(sentences[j].tokens)
             j += 1
-        context = (tuple(before[-words:]), tuple(after[:words]))
-        out.append(Sentence(sentence.tokens, sentence.tags, sentence.lang, context))
+        out.append(replace(sentence, context=(tuple(before[-words:]), tuple(after[:words]))))
     return out
 
 
