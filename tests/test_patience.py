@@ -48,14 +48,21 @@ def _dev_f1(tokenizer, weights: dict) -> float:
 
 
 def _run(
-    tokenizer, patience: int, lr: float, store: ResumeStore | None = None, ema: float = 0.0
+    tokenizer,
+    patience: int,
+    lr: float,
+    store: ResumeStore | None = None,
+    ema: float = 0.0,
+    evals_per_stage: int = 30,
+    evals: int = 0,
 ) -> tuple[StageResult, dict]:
-    """A tiny student's gold stage of 30 epochs, one step and one dev evaluation each."""
+    """A tiny student's gold stage of 30 epochs of one step; one dev evaluation each unless told otherwise."""
     gold, dev, lookup = _sets(tokenizer)
     student = _student(lookup)
-    cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=30, ema=ema)
+    cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=evals_per_stage, ema=ema)
     distiller = Distiller(student, 4, TAGS, cfg, Accelerator(cpu=True), seed=5)
-    (stage,) = build_schedule((StageConfig("gold", 30.0, patience=patience),), student.layer_names)
+    declared = StageConfig("gold", 30.0, patience=patience, evals=evals)
+    (stage,) = build_schedule((declared,), student.layer_names)
     result = distiller.run_stage(stage, gold, dev, lookup, store=store)
     return result, {k: v.clone() for k, v in student.state_dict().items()}
 
@@ -78,6 +85,18 @@ def test_patience_keeps_the_best_checkpoint_and_the_same_curve_up_to_the_end(mbe
     assert early.stopped_early and len(values) == best_at + 1 + 2  # two evaluations after the best, no more
     assert early.best_step == early.dev_curve[best_at][0] and early.best_metric == max(values)
     assert _dev_f1(mbert_tokenizer, weights) == early.best_metric  # the student left is the best checkpoint
+
+
+def test_a_stage_s_own_evals_replace_evals_per_stage_and_leave_training_alone(mbert_tokenizer):
+    every, _ = _run(mbert_tokenizer, patience=0, lr=3e-2)
+    own, _ = _run(mbert_tokenizer, patience=0, lr=3e-2, evals_per_stage=2, evals=6)
+    assert [step for step, _ in own.dev_curve] == [5, 10, 15, 20, 25, 30]
+    # evaluating never changes training: the same dev F1 at the steps both evaluated
+    assert own.dev_curve == [point for point in every.dev_curve if point[0] % 5 == 0]
+    default, _ = _run(mbert_tokenizer, patience=0, lr=3e-2, evals_per_stage=2)
+    assert [step for step, _ in default.dev_curve] == [15, 30]
+    with pytest.raises(ValueError, match="evals"):
+        StageConfig("gold", evals=-1)
 
 
 class _KeepingStore(ResumeStore):

@@ -330,6 +330,8 @@ class StageConfig:
             teacher (0 = the gold alone).
         patience: end the stage early after this many dev evaluations in a row without a better checkpoint
             (0 = run every epoch). The checkpoint kept is the same: the stage's best on dev.
+        evals: dev evaluations in this stage, evenly spaced (0 = ``distill.evals_per_stage``); with ``patience``
+            it sets how often a long stage checks whether to end.
     """
 
     objective: Objective
@@ -338,6 +340,7 @@ class StageConfig:
     lr: float = 0.0
     soft_mix: float = 0.0
     patience: int = 0
+    evals: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
@@ -348,6 +351,8 @@ class StageConfig:
             raise ValueError(f"soft_mix applies to gold stages only, not {self.objective!r}")
         if self.patience < 0:
             raise ValueError("stage patience must be >= 0 (0 = no early end)")
+        if self.evals < 0:
+            raise ValueError("stage evals must be >= 0 (0 = distill.evals_per_stage)")
 
 
 def _default_stages() -> tuple[StageConfig, ...]:

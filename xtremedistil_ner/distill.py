@@ -367,9 +367,8 @@ class Distiller:
         average = WeightAverage(model, self.cfg.ema) if self.cfg.ema else None
         lengths = data.features.lengths().tolist()
         total = max(1, math.ceil(steps_per_epoch(lengths, self.cfg.batch_size) * stage.epochs))
-        checkpoints = sorted(
-            {max(1, round(total * (k + 1) / self.cfg.evals_per_stage)) for k in range(self.cfg.evals_per_stage)}
-        )
+        evals = stage.evals or self.cfg.evals_per_stage
+        checkpoints = sorted({max(1, round(total * (k + 1) / evals)) for k in range(evals)})
         metric = "dev_hidden_mse" if stage.objective == "hidden" else "dev_macro_f1"
         result = StageResult(stage.name, stage.objective, stage.trainable, total, 0.0, 0.0, metric=metric)
         # The stage's starting point is a candidate too: a stage that never beats it on dev changes nothing.

@@ -21,6 +21,7 @@ class Stage:
 
     ``soft_mix`` (gold stages): weight of the soft loss on a transfer batch added to each step.
     ``patience``: dev evaluations in a row without a better checkpoint that end the stage (0 = never).
+    ``evals``: dev evaluations in the stage (0 = ``distill.evals_per_stage``).
     """
 
     name: str
@@ -31,13 +32,22 @@ class Stage:
     lr: float = 0.0
     soft_mix: float = 0.0
     patience: int = 0
+    evals: int = 0
 
 
 def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stage:
     """One concrete stage of ``declared``: gold stages read the labeled data, the others the transfer set."""
     data = "labeled" if declared.objective == "gold" else "transfer"
     return Stage(
-        name, declared.objective, data, trainable, declared.epochs, declared.lr, declared.soft_mix, declared.patience
+        name,
+        declared.objective,
+        data,
+        trainable,
+        declared.epochs,
+        declared.lr,
+        declared.soft_mix,
+        declared.patience,
+        declared.evals,
     )
 
 
