@@ -10,9 +10,11 @@ import pytest
 import torch
 from accelerate import Accelerator
 
+from xtremedistil_ner import distill
 from xtremedistil_ner.config import DistillConfig, EvalConfig, RunConfig, StageConfig, StudentConfig
 from xtremedistil_ner.data.tags import TagVocab
 from xtremedistil_ner.distill import DevSet, Distiller, TrainSet, WordTargets, macro_dev_f1, predict_tags
+from xtremedistil_ner.optim import make_adam
 from xtremedistil_ner.pipeline import gold_baseline_config
 from xtremedistil_ner.results import StageResult
 from xtremedistil_ner.resume import ResumeStore
@@ -55,13 +57,14 @@ def _run(
     ema: float = 0.0,
     evals_per_stage: int = 30,
     evals: int = 0,
+    lr_decay: str = "constant",
 ) -> tuple[StageResult, dict]:
     """A tiny student's gold stage of 30 epochs of one step; one dev evaluation each unless told otherwise."""
     gold, dev, lookup = _sets(tokenizer)
     student = _student(lookup)
     cfg = DistillConfig(batch_size=3, lr=lr, evals_per_stage=evals_per_stage, ema=ema)
     distiller = Distiller(student, 4, TAGS, cfg, Accelerator(cpu=True), seed=5)
-    declared = StageConfig("gold", 30.0, patience=patience, evals=evals)
+    declared = StageConfig("gold", 30.0, patience=patience, evals=evals, lr_decay=lr_decay)  # type: ignore[arg-type]
     (stage,) = build_schedule((declared,), student.layer_names)
     result = distiller.run_stage(stage, gold, dev, lookup, store=store)
     return result, {k: v.clone() for k, v in student.state_dict().items()}
@@ -122,6 +125,48 @@ def test_a_stage_resumed_before_its_end_ends_at_the_same_step_with_the_same_weig
     again, weights_again = _run(mbert_tokenizer, patience=2, lr=3e-2, store=ResumeStore(resumed_root, "f"), ema=ema)
     assert (again.steps, again.best_step, again.dev_curve) == (first.steps, first.best_step, first.dev_curve)
     assert all(torch.equal(weights[k], weights_again[k]) for k in weights)
+
+
+def test_a_linear_lr_decay_falls_to_zero_at_the_stage_s_last_step(mbert_tokenizer, monkeypatch):
+    seen: list[float] = []
+
+    def recording_adam(params, lr, **kwargs):
+        optimizer = make_adam(params, lr, **kwargs)
+        step = optimizer.step
+
+        def recorded(*args, **kw):
+            seen.append(optimizer.param_groups[0]["lr"])
+            return step(*args, **kw)
+
+        optimizer.step = recorded  # type: ignore[method-assign]
+        return optimizer
+
+    monkeypatch.setattr(distill, "make_adam", recording_adam)
+    _run(mbert_tokenizer, patience=0, lr=3e-2, lr_decay="linear")
+    assert seen == pytest.approx([3e-2 * (1 - k / 30) for k in range(30)])
+    seen.clear()
+    _run(mbert_tokenizer, patience=0, lr=3e-2)
+    assert seen == [3e-2] * 30
+    with pytest.raises(ValueError, match="lr_decay"):
+        StageConfig("gold", lr_decay="cosine")  # type: ignore[arg-type]
+
+
+def test_a_resumed_stage_continues_the_same_lr_decay(mbert_tokenizer, tmp_path):
+    first, weights = _run(
+        mbert_tokenizer, patience=0, lr=3e-2, store=_KeepingStore(tmp_path / "a", "f"), evals=3, lr_decay="linear"
+    )
+    kept = tmp_path / "last-ckpt" / "progress.json"
+    assert json.loads(kept.read_text())["step"] == 20  # a crash after the second of three evaluations
+    resumed_root = tmp_path / "b"
+    ResumeStore(resumed_root, "f")
+    shutil.copytree(tmp_path / "last-ckpt", resumed_root / "ckpt")
+    again, weights_again = _run(
+        mbert_tokenizer, patience=0, lr=3e-2, store=ResumeStore(resumed_root, "f"), evals=3, lr_decay="linear"
+    )
+    assert again.dev_curve == first.dev_curve
+    assert all(torch.equal(weights[k], weights_again[k]) for k in weights)
+    _, constant = _run(mbert_tokenizer, patience=0, lr=3e-2, evals=3)
+    assert any(not torch.equal(weights[k], constant[k]) for k in weights)
 
 
 def test_with_ema_the_stage_scores_and_keeps_the_averaged_weights(mbert_tokenizer):

@@ -332,6 +332,8 @@ class StageConfig:
             (0 = run every epoch). The checkpoint kept is the same: the stage's best on dev.
         evals: dev evaluations in this stage, evenly spaced (0 = ``distill.evals_per_stage``); with ``patience``
             it sets how often a long stage checks whether to end.
+        lr_decay: ``constant`` (the stage's lr at every step) or ``linear`` (from the stage's lr down to 0 at its
+            last planned step; a resumed stage continues the same line).
     """
 
     objective: Objective
@@ -341,6 +343,7 @@ class StageConfig:
     soft_mix: float = 0.0
     patience: int = 0
     evals: int = 0
+    lr_decay: Literal["constant", "linear"] = "constant"
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
@@ -353,6 +356,8 @@ class StageConfig:
             raise ValueError("stage patience must be >= 0 (0 = no early end)")
         if self.evals < 0:
             raise ValueError("stage evals must be >= 0 (0 = distill.evals_per_stage)")
+        if self.lr_decay not in ("constant", "linear"):
+            raise ValueError(f"stage lr_decay must be 'constant' or 'linear', not {self.lr_decay!r}")
 
 
 def _default_stages() -> tuple[StageConfig, ...]:

@@ -360,9 +360,8 @@ class Distiller:
         # distill.embedding_grad = "sparse": the table's gradient holds only the rows of the batch's pieces
         sparse_rows = self.cfg.embedding_grad == "sparse" and model.student.embedding.weight.requires_grad
         model.student.embedding.sparse = sparse_rows
-        optimizer = make_adam(
-            params, lr=stage.lr or self.cfg.lr, weight_decay=self.cfg.weight_decay, sparse_rows=sparse_rows
-        )
+        base_lr = stage.lr or self.cfg.lr
+        optimizer = make_adam(params, lr=base_lr, weight_decay=self.cfg.weight_decay, sparse_rows=sparse_rows)
         wrapped, optimizer = acc.prepare(model, optimizer)
         average = WeightAverage(model, self.cfg.ema) if self.cfg.ema else None
         lengths = data.features.lengths().tolist()
@@ -396,6 +395,14 @@ class Distiller:
             if on_step:
                 on_step(begin.step)
         start = time.perf_counter() - elapsed
+
+        def set_lr(step: int) -> None:
+            # stage.lr_decay = "linear": the lr of the step after ``step`` steps, a function of the step alone
+            if stage.lr_decay == "linear":
+                for group in optimizer.param_groups:
+                    group["lr"] = base_lr * max(0.0, 1.0 - step / total)
+
+        set_lr(begin.step)
         mix = MixedBatches(transfer, self.cfg.batch_size, self.seed, acc) if stage.soft_mix else None
         done_steps = [begin.step]
         stopping = [False]  # stage.patience reached: the loop ends after this step
@@ -416,6 +423,7 @@ class Distiller:
         def after_step(done: StepDone) -> None:
             nonlocal words, running, best, best_agree, best_state
             step = done_steps[0] = done.step
+            set_lr(step)
             if average is not None:
                 average.update()
             words += sum(lengths[i] for i in done.global_ids) + (mix.words(step - 1) if mix is not None else 0)

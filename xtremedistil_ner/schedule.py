@@ -22,6 +22,7 @@ class Stage:
     ``soft_mix`` (gold stages): weight of the soft loss on a transfer batch added to each step.
     ``patience``: dev evaluations in a row without a better checkpoint that end the stage (0 = never).
     ``evals``: dev evaluations in the stage (0 = ``distill.evals_per_stage``).
+    ``lr_decay``: ``constant`` or ``linear`` (the lr falls to 0 at the stage's last planned step).
     """
 
     name: str
@@ -33,6 +34,7 @@ class Stage:
     soft_mix: float = 0.0
     patience: int = 0
     evals: int = 0
+    lr_decay: str = "constant"
 
 
 def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stage:
@@ -48,6 +50,7 @@ def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stag
         declared.soft_mix,
         declared.patience,
         declared.evals,
+        declared.lr_decay,
     )
 
 
