@@ -19,6 +19,7 @@ from typing import Any, Literal
 from xtremedistil_ner.errors import RecipeError
 
 Objective = Literal["hidden", "soft", "hard", "gold"]
+LrDecay = Literal["constant", "linear"]
 
 
 SPLITS = ("train", "dev", "test")  # a data folder's splits; each can also serve as the transfer set
@@ -343,7 +344,7 @@ class StageConfig:
     soft_mix: float = 0.0
     patience: int = 0
     evals: int = 0
-    lr_decay: Literal["constant", "linear"] = "constant"
+    lr_decay: LrDecay = "constant"
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from xtremedistil_ner.config import Objective, StageConfig
+from xtremedistil_ner.config import LrDecay, Objective, StageConfig
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Stage:
     soft_mix: float = 0.0
     patience: int = 0
     evals: int = 0
-    lr_decay: str = "constant"
+    lr_decay: LrDecay = "constant"
 
 
 def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stage:
@@ -45,12 +45,12 @@ def _stage(declared: StageConfig, name: str, trainable: tuple[str, ...]) -> Stag
         declared.objective,
         data,
         trainable,
-        declared.epochs,
-        declared.lr,
-        declared.soft_mix,
-        declared.patience,
-        declared.evals,
-        declared.lr_decay,
+        epochs=declared.epochs,
+        lr=declared.lr,
+        soft_mix=declared.soft_mix,
+        patience=declared.patience,
+        evals=declared.evals,
+        lr_decay=declared.lr_decay,
     )
 
 
