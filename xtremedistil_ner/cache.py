@@ -87,7 +87,7 @@ def teacher_scores_key(teacher_fingerprint: str, test: Sequence[Sentence], mode:
 
 def run_fingerprint(recipe: dict[str, Any], teacher_fingerprint: str, corpus: Corpus) -> str:
     """Identity of a student's training: the recipe (but what changes no number), the teacher and every split."""
-    settings = {k: v for k, v in recipe.items() if k not in ("name", "eval", "flat_memory")}
+    settings = {k: v for k, v in recipe.items() if k not in ("name", "eval", "flat_memory", "teacher_process")}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(teacher_fingerprint.encode())
     for split in ("train", "dev", "transfer"):

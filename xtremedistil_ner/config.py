@@ -450,6 +450,10 @@ class RunConfig:
         flat_memory: pin glibc's mmap threshold at 4 MiB so resident memory stays flat however large the
             transfer set (peak RSS 1.38x at 10x the data instead of 2.64x); costs ~13% of student training
             speed. Turn off when the transfer set fits in memory with room to spare.
+        teacher_process: where the teacher's steps run (data check, fine-tuning, test scores, labeling the
+            transfer set): ``same`` (this process) or ``child`` (a child process that exits when they are done;
+            the students then train in a process that never held the fine-tuning: ~1.2x their speed on a 2-core
+            Xeon, docs/RESULTS.md). ``child`` applies to one-process runs; ``accelerate launch`` runs keep ``same``.
     """
 
     name: str = "run"
@@ -457,6 +461,7 @@ class RunConfig:
     cpu: bool = False
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     flat_memory: bool = True
+    teacher_process: Literal["same", "child"] = "same"
     data: DataConfig = field(default_factory=DataConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     student: StudentConfig = field(default_factory=StudentConfig)
@@ -581,7 +586,26 @@ def with_overrides(cfg: RunConfig, overrides: Mapping[str, Any], source: str = "
     Raises:
         RecipeError: an unknown key, a wrong type or a bad value.
     """
-    raw = cfg.to_dict()
+    return config_from_dict(_apply(_recipe_shape(cfg.to_dict()), overrides), source)
+
+
+def config_from_saved(saved: dict[str, Any], source: str = "<config.json>") -> RunConfig:
+    """The :class:`RunConfig` that ``RunConfig.to_dict()`` (a run's ``config.json``) holds, validated again.
+
+    Keys that are not settings (e.g. ``command`` in a run's ``config.json``) are ignored.
+
+    Raises:
+        RecipeError: an unknown key, a wrong type or a bad value.
+    """
+    settings = {f.name for f in dataclasses.fields(RunConfig)}
+    return config_from_dict(_recipe_shape({k: v for k, v in saved.items() if k in settings}), source)
+
+
+def _recipe_shape(raw: dict[str, Any]) -> dict[str, Any]:
+    """``RunConfig.to_dict()`` -> the recipe's shape: top-level keys under ``run``, stages as a list of tables."""
+    raw = dict(raw)
     raw["run"] = {k: raw.pop(k) for k in list(raw) if k not in {"distill", *_SECTIONS}}
-    raw["distill"]["stages"] = [dict(stage) for stage in raw["distill"]["stages"]]
-    return config_from_dict(_apply(raw, overrides), source)
+    if "distill" in raw:
+        raw["distill"] = dict(raw["distill"])
+        raw["distill"]["stages"] = [dict(stage) for stage in raw["distill"].get("stages", ())]
+    return raw

@@ -513,6 +513,33 @@ def student_side(
     return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
 
 
+def shared_teacher_side(state: RunState) -> TeacherSide:
+    """:func:`teacher_side`, in a child process when ``run.teacher_process`` is ``child`` and the run has one process.
+
+    The child fine-tunes, scores and labels into the run directory and exits; this process then reads its
+    teacher, test scores and cache back (``teacher_reload``: the data, the teacher's weights, the dev labels)
+    and takes the child's timings, labeling figures and per-step peak RSS into the report.
+    """
+    if state.cfg.teacher_process != "child" or state.accelerator.num_processes > 1:
+        return teacher_side(state)
+    from xtremedistil_ner.teacher_process import run_teacher_child
+
+    child = run_teacher_child(state.cfg, state.out, state.progress)
+    state.timings.update(child.timings)
+    memory = child.throughput.pop("peak_rss_mib", {})
+    state.memory.peaks_mib.update(memory.get("steps", {}))
+    state.throughput.update(child.throughput)
+    state.throughput["teacher_process"] = "child"
+    state.progress.note("teacher side done in a child process; reading back its teacher, test scores and cache")
+    quiet = dataclasses.replace(state, progress=Progress(), timings={}, throughput={}, memory=PeakMemory())
+    with _timed(state, "teacher_reload"):
+        side = teacher_side(quiet)
+    if quiet.throughput.get("teacher_label", {}).get("shards_computed") or side.teacher.trained_now:
+        state.progress.note("the child's teacher or cache was not found again: this process rebuilt them")
+    side.teacher = dataclasses.replace(side.teacher, trained_now=child.fine_tuned_now)
+    return side
+
+
 def gold_baseline_config(cfg: RunConfig) -> RunConfig:
     """The recipe of the gold-only baseline: the same student, one ``gold`` stage, no teacher signal.
 
@@ -540,12 +567,17 @@ def gold_baseline(state: RunState, side: TeacherSide) -> StudentRun | None:
     return student_side(state, side, cfg, resume_dir=state.out / "state-gold", name="gold_only")
 
 
-def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
-    """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
+def new_state(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
+    """Pin the heap (``flat_memory``), seed, create the Accelerator: what a process of a run does first."""
     if cfg.flat_memory:
         pin_mmap_threshold()  # resident memory stays flat however large the transfer set (see malloc_tuning.py)
     set_seed(cfg.seed)
-    state = RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+    return RunState(cfg, out, make_accelerator(cfg), progress or Progress())
+
+
+def start_run(cfg: RunConfig, out: Path, progress: Progress | None = None) -> RunState:
+    """Seed, create the Accelerator and the run directory, save the resolved config and command line."""
+    state = new_state(cfg, out, progress)
     if cfg.distill.embedding_grad == "sparse" and state.accelerator.num_processes > 1:
         raise XdnerError('distill.embedding_grad = "sparse" runs in one process only (use "dense" with several)')
     if cfg.student.init:
@@ -565,7 +597,7 @@ def run_distill(cfg: RunConfig, out: Path, progress: Progress | None = None) -> 
     from xtremedistil_ner.report import build_report, write_reports
 
     state = start_run(cfg, out, progress)
-    side = teacher_side(state)
+    side = shared_teacher_side(state)
     run = student_side(state, side, resume_dir=out / "state")
     if state.accelerator.is_main_process:
         save_student(out / "student", run.student.cpu(), side.tags, run.vocab, run.tokenizer)

@@ -331,9 +331,15 @@ def peak_note(report: Report) -> str:
     memory = report.throughput.get("peak_rss_mib")
     if not memory:
         return ""
+    child = (
+        " The data and teacher steps up to teacher_label ran in a child process (run.teacher_process): theirs are"
+        " its figures; teacher_reload and the later steps are the run's own process."
+        if report.throughput.get("teacher_process") == "child"
+        else ""
+    )
     if memory.get("per_step"):
         return (
             "Peak RSS: the highest resident memory of the process during each step (exact where the step set the "
-            "process's peak so far, else sampled every 0.25 s)."
+            "process's peak so far, else sampled every 0.25 s)." + child
         )
-    return "Peak RSS: the process's highest resident memory from its start to the end of each step."
+    return "Peak RSS: the process's highest resident memory from its start to the end of each step." + child
