@@ -136,3 +136,41 @@ def test_child_error_is_the_same_one_line_error(tmp_path):
             run_distill(with_overrides(cfg, {"teacher_process": mode}), tmp_path / mode, Recorder())
         messages.append(str(caught.value))
     assert messages[0] == messages[1] and "missing" in messages[0] and "\n" not in messages[0]
+
+
+def test_dev_targets_from_their_cache_equal_a_fresh_labeling(smoke_run, tmp_path):
+    """``OUT/cache-dev`` (what the parent reads back) holds the in-memory targets to the last bit, and is reused."""
+    need_shared()
+    import shutil
+
+    import numpy as np
+
+    from xtremedistil_ner.data.corpus import load_corpus
+    from xtremedistil_ner.distill import WordTargets
+    from xtremedistil_ner.languages import resolve_langs
+    from xtremedistil_ner.pipeline import dev_targets, ensure_teacher, new_state, teacher_predict
+
+    cfg = load_recipe(ROOT / "recipes" / "smoke.toml")
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run / "teacher", out / "teacher")
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        corpus = load_corpus(cfg.data, resolve_langs(cfg.data.langs))
+    finally:
+        os.chdir(cwd)
+    state = new_state(cfg, out, Recorder())
+    teacher = ensure_teacher(state, corpus, corpus.tags())
+    dev = corpus.split("dev")
+    fresh = WordTargets.stack(teacher_predict(state, teacher, dev, True, "label dev"))
+    events: list[str] = []
+    stop = listen(events.append)
+    try:
+        first, again = dev_targets(state, teacher, dev), dev_targets(state, teacher, dev)
+    finally:
+        stop()
+    assert events == ["label:dev-shard:0"]  # labeled once, then read back
+    for got in (first, again):
+        for name in ("tags", "logits", "hidden"):
+            want, have = getattr(fresh, name), getattr(got, name)
+            assert have.dtype == want.dtype and np.array_equal(have, want), name

@@ -102,12 +102,14 @@ class TransferCache:
         root: cache directory.
         fingerprint: identity of (teacher, tokenizer, alignment settings, transfer data).
         shard_size: sentences per shard.
+        event: the run event announced after shard K is written, ``{event}:K`` (:mod:`xtremedistil_ner.events`).
     """
 
-    def __init__(self, root: Path, fingerprint: str, shard_size: int = 4096) -> None:
+    def __init__(self, root: Path, fingerprint: str, shard_size: int = 4096, event: str = "label:shard") -> None:
         self.root = root
         self.fingerprint = fingerprint
         self.shard_size = shard_size
+        self.event = event
 
     def _manifest(self) -> dict:
         path = self.root / MANIFEST
@@ -159,7 +161,7 @@ class TransferCache:
             made += 1
             if on_sentences:
                 on_sentences(len(part))
-            emit(f"label:shard:{k}")
+            emit(f"{self.event}:{k}")
         barrier()
         if rank == 0:
             write_json(self.root / MANIFEST, self._manifest_for(len(sentences), n_shards, with_checksums=True))

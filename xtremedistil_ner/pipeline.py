@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,16 +270,11 @@ def teacher_test_scores(
 # ----------------------------------------------------------------------------------------------- transfer
 
 
-def transfer_targets(
-    state: RunState, teacher: Teacher, transfer: Sequence[Sentence], cache_dir: Path | None = None
-) -> WordTargets:
-    """Label the transfer set with the teacher through the sharded cache (reused or resumed)."""
+def _labeler(
+    state: RunState, teacher: Teacher, stats: LabelStats | None = None
+) -> Callable[[Sequence[Sentence]], list[TeacherTargets]]:
+    """``label(sentences)``: the teacher's targets with hidden states, in order (timed into ``stats``)."""
     t = state.cfg.teacher
-    key = transfer_key(teacher.fingerprint, transfer, t)
-    cache = TransferCache(cache_dir or state.out / "cache", key, shard_size=t.cache_shard_size)
-    advance = state.progress.task("teacher: label transfer set", len(transfer))
-
-    stats = LabelStats()
 
     def label(part: Sequence[Sentence]) -> list[TeacherTargets]:
         out: list[TeacherTargets | None] = [None] * len(part)
@@ -289,11 +284,43 @@ def transfer_targets(
                 teacher.model, teacher.tokenizer, part, t, state.accelerator.device, with_hidden=True, stats=stats
             ):
                 out[i] = targets
-        stats.seconds += time.perf_counter() - start
+        if stats is not None:
+            stats.seconds += time.perf_counter() - start
         return [x for x in out if x is not None]
 
+    return label
+
+
+def dev_targets(state: RunState, teacher: Teacher, dev: Sequence[Sentence]) -> WordTargets:
+    """The teacher's targets on dev (the hidden stage's dev loss, ties of dev F1), kept in ``OUT/cache-dev``.
+
+    The same sharded cache as the transfer set's (fp16, as the in-memory targets are): a rerun of the run
+    directory, or a run whose teacher side ran in a child process, reads them back instead of labeling dev again.
+    """
+    t = state.cfg.teacher
+    # one shard: dev is labeled in one call, batched as it always was (the same targets to the last bit)
+    key = transfer_key(teacher.fingerprint, dev, t)
+    cache = TransferCache(state.out / "cache-dev", key, max(1, len(dev)), "label:dev-shard")
+    advance = state.progress.task("teacher: label dev", len(dev))
     acc = state.accelerator
-    made = cache.build(transfer, label, advance, acc.process_index, acc.num_processes, acc.wait_for_everyone)
+    cache.build(dev, _labeler(state, teacher), advance, acc.process_index, acc.num_processes, acc.wait_for_everyone)
+    rows = cache.load()
+    return WordTargets(tags=rows["tags"], logits=rows["logits"], hidden=rows["hidden"])
+
+
+def transfer_targets(
+    state: RunState, teacher: Teacher, transfer: Sequence[Sentence], cache_dir: Path | None = None
+) -> WordTargets:
+    """Label the transfer set with the teacher through the sharded cache (reused or resumed)."""
+    t = state.cfg.teacher
+    key = transfer_key(teacher.fingerprint, transfer, t)
+    cache = TransferCache(cache_dir or state.out / "cache", key, shard_size=t.cache_shard_size)
+    advance = state.progress.task("teacher: label transfer set", len(transfer))
+    stats = LabelStats()
+    acc = state.accelerator
+    made = cache.build(
+        transfer, _labeler(state, teacher, stats), advance, acc.process_index, acc.num_processes, acc.wait_for_everyone
+    )
     label_stats = state.throughput["teacher_label"] = {"shards_computed": made, **stats.to_dict()}
     if stats.sentences:
         state.progress.note(
@@ -455,7 +482,7 @@ def teacher_side(state: RunState, cache_dir: Path | None = None, corpus: Corpus 
         teacher_scores = teacher_test_scores(state, teacher, test, tags)
         macro = 100 * macro_f1(teacher_scores)
         state.progress.note(f"teacher: test macro F1 {macro:.2f} over {plural(len(teacher_scores), 'language')}")
-        teacher_dev = WordTargets.stack(teacher_predict(state, teacher, corpus.split("dev"), True, "label dev"))
+        teacher_dev = dev_targets(state, teacher, corpus.split("dev"))
     with _timed(state, "teacher_label"):
         targets = transfer_targets(state, teacher, corpus.split("transfer"), cache_dir)
     return TeacherSide(langs, corpus, tags, teacher, teacher_scores, teacher_dev, targets)
