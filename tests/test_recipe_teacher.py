@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import torch
 
 from xtremedistil_ner.config import load_recipe, with_overrides
 from xtremedistil_ner.errors import XdnerError
@@ -55,6 +56,11 @@ def test_a_recipe_teacher_is_built_once_and_reused(in_root):
     assert os.path.getmtime(built[0] / "teacher" / "model.safetensors") < os.path.getmtime(
         in_root / "run2" / "teacher" / "model.safetensors"
     )
+    # the first run drew from the RNG to build the start; its own teacher is still the second run's, bit for bit
+    from safetensors.torch import load_file
+
+    one, two = (load_file(str(in_root / run / "teacher" / "model.safetensors")) for run in ("run1", "run2"))
+    assert one.keys() == two.keys() and all(torch.equal(one[k], two[k]) for k in one)
 
 
 def test_an_unknown_start_recipe_is_named_in_the_error(in_root):

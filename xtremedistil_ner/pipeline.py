@@ -184,6 +184,9 @@ def ensure_teacher(state: RunState, corpus: Corpus, tags: TagVocab, depth: int =
         return Teacher(model.to(state.accelerator.device), tokenizer, saved, path, fingerprint_dir(path), False)
     if is_recipe_teacher(cfg.model):
         cfg = dataclasses.replace(cfg, model=str(recipe_teacher(state, cfg.model, depth)))
+    # the same RNG state whether a recipe teacher was just built (it draws from it) or found in the user cache:
+    # one command, one teacher (nothing else draws between the run's seeding and here)
+    set_seed(state.cfg.seed)
     model, tokenizer = build_teacher(cfg, tags, state.progress.note)
     if cfg.finetune:
         train = corpus.teacher_train(cfg.augment)
