@@ -453,7 +453,8 @@ class RunConfig:
         teacher_process: where the teacher's steps run (data check, fine-tuning, test scores, labeling the
             transfer set): ``same`` (this process) or ``child`` (a child process that exits when they are done;
             the students then train in a process that never held the fine-tuning: ~1.2x their speed on a 2-core
-            Xeon, docs/RESULTS.md). ``child`` applies to one-process runs; ``accelerate launch`` runs keep ``same``.
+            Xeon, docs/RESULTS.md). ``child`` applies to one-process runs on POSIX systems; ``accelerate launch`` runs
+            and Windows keep ``same``.
     """
 
     name: str = "run"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -544,14 +545,15 @@ def student_side(
 
 
 def shared_teacher_side(state: RunState) -> TeacherSide:
-    """:func:`teacher_side`, in a child process when ``run.teacher_process`` is ``child`` and the run has one process.
+    """:func:`teacher_side`, in a child process when ``run.teacher_process = "child"`` applies (else here).
 
-    The child fine-tunes, scores and labels into the run directory and exits; this process then reads its
-    teacher, test scores and cache back (``teacher_reload``: the data, the teacher's weights, the dev labels)
+    It applies to a run of one process on a POSIX system (the pipe is passed as a descriptor). The child
+    fine-tunes, scores and labels into the run directory and exits; this process then reads its teacher, test
+    scores and cache back (``teacher_reload``: the data, the teacher's weights, the dev labels)
     and takes the child's timings, labeling figures and per-step peak RSS into the report.
     """
-    if state.cfg.teacher_process != "child" or state.accelerator.num_processes > 1:
-        return teacher_side(state)
+    if state.cfg.teacher_process != "child" or state.accelerator.num_processes > 1 or os.name != "posix":
+        return teacher_side(state)  # the child's pipe is passed as a descriptor: POSIX only
     from xtremedistil_ner.teacher_process import run_teacher_child
 
     child = run_teacher_child(state.cfg, state.out, state.progress)
