@@ -295,16 +295,19 @@ def _labeler(
     return label
 
 
-def dev_targets(state: RunState, teacher: Teacher, dev: Sequence[Sentence]) -> WordTargets:
+def dev_targets(
+    state: RunState, teacher: Teacher, dev: Sequence[Sentence], cache_dir: Path | None = None
+) -> WordTargets:
     """The teacher's targets on dev (the hidden stage's dev loss, ties of dev F1), kept in ``OUT/cache-dev``.
 
     The same sharded cache as the transfer set's (fp16, as the in-memory targets are): a rerun of the run
     directory, or a run whose teacher side ran in a child process, reads them back instead of labeling dev again.
+    ``cache_dir`` keeps them elsewhere (e.g. beside a transfer cache of other alignment settings).
     """
     t = state.cfg.teacher
     # one shard: dev is labeled in one call, batched as it always was (the same targets to the last bit)
     key = transfer_key(teacher.fingerprint, dev, t)
-    cache = TransferCache(state.out / "cache-dev", key, max(1, len(dev)), "label:dev-shard")
+    cache = TransferCache(cache_dir or state.out / "cache-dev", key, max(1, len(dev)), "label:dev-shard")
     advance = state.progress.task("teacher: label dev", len(dev))
     acc = state.accelerator
     cache.build(dev, _labeler(state, teacher), advance, acc.process_index, acc.num_processes, acc.wait_for_everyone)

@@ -15,7 +15,14 @@ from typing import Any
 from xtremedistil_ner.atomic_files import write_json, write_text
 from xtremedistil_ner.config import RunConfig, StageConfig, with_overrides
 from xtremedistil_ner.errors import XdnerError
-from xtremedistil_ner.pipeline import TeacherSide, start_run, student_side, teacher_side, transfer_targets
+from xtremedistil_ner.pipeline import (
+    TeacherSide,
+    dev_targets,
+    start_run,
+    student_side,
+    teacher_side,
+    transfer_targets,
+)
 from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.report import read_paper
 
@@ -175,14 +182,11 @@ def run_quality(
 
 def _relabel(state: Any, side: TeacherSide, vcfg: RunConfig) -> TeacherSide:
     """Teacher targets under other alignment settings, in their own cache directory."""
-    from xtremedistil_ner.distill import WordTargets
-    from xtremedistil_ner.pipeline import teacher_predict
-
     t = vcfg.teacher
     vstate = dataclasses.replace(state, cfg=vcfg)
     name = f"cache-{t.pooling}-layer{t.hidden_layer}"
     targets = transfer_targets(vstate, side.teacher, side.corpus.split("transfer"), state.out / name)
-    dev = WordTargets.stack(teacher_predict(vstate, side.teacher, side.corpus.split("dev"), True, "label dev"))
+    dev = dev_targets(vstate, side.teacher, side.corpus.split("dev"), state.out / f"{name}-dev")
     return dataclasses.replace(side, targets=targets, teacher_dev=dev)
 
 
