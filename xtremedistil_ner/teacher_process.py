@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,12 +43,22 @@ class ChildResult:
     fine_tuned_now: bool
 
 
+@dataclass
+class _Task:
+    """A task of the child: units to do, done, already sent to the parent, and when they were last sent."""
+
+    total: int
+    done: int = 0
+    sent: int = 0
+    sent_at: float = field(default_factory=time.monotonic)
+
+
 class PipeProgress(Progress):
     """Progress of the child, written as JSON lines to the parent (advances coalesced per task)."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.tasks: list[list[Any]] = []  # per task: [total, sent, done, last send time]
+        self.tasks: list[_Task] = []  # the task id the parent knows is the index
 
     def send(self, message: dict[str, Any]) -> None:
         """One JSON line to the parent."""
@@ -59,23 +69,23 @@ class PipeProgress(Progress):
         """Announce a task; its advances are sent every :data:`ADVANCE_SECONDS` and when it completes."""
         self.flush()
         index = len(self.tasks)
-        self.tasks.append([total, 0, 0, time.monotonic()])
+        self.tasks.append(_Task(total))
         self.send({"task": index, "description": description, "total": total})
 
         def advance(n: int) -> None:
-            state = self.tasks[index]
-            state[2] += n
+            task = self.tasks[index]
+            task.done += n
             now = time.monotonic()
-            if state[2] >= state[0] or now - state[3] >= ADVANCE_SECONDS:
+            if task.done >= task.total or now - task.sent_at >= ADVANCE_SECONDS:
                 self._send_advance(index, now)
 
         return advance
 
     def _send_advance(self, index: int, now: float) -> None:
-        state = self.tasks[index]
-        if state[2] > state[1]:
-            self.send({"advance": index, "n": state[2] - state[1]})
-            state[1], state[3] = state[2], now
+        task = self.tasks[index]
+        if task.done > task.sent:
+            self.send({"advance": index, "n": task.done - task.sent})
+            task.sent, task.sent_at = task.done, now
 
     def flush(self) -> None:
         """Send every advance not sent yet."""
