@@ -27,6 +27,7 @@ def test_every_shipped_recipe_loads(name):
         ('[[distill.stages]]\nobjective = "gold"\nsoft_mix = -1.0\n', ">= 0"),
         ('[[distill.stages]]\nobjective = "gold"\npatience = -1\n', "patience must be >= 0"),
         ("[eval]\ngold_baseline_patience = -2\n", "gold_baseline_patience must be >= 0"),
+        ("[eval]\ngold_baseline_batch_size = -1\n", "gold_baseline_batch_size must be >= 0"),
         ("[distill]\nema = 1.0\n", "distill.ema must be in [0, 1)"),
     ],
 )

@@ -181,3 +181,14 @@ def test_the_gold_only_baseline_takes_its_patience_from_the_eval_section():
     cfg = RunConfig(eval=EvalConfig(gold_baseline_epochs=10, gold_baseline_patience=3))
     (stage,) = gold_baseline_config(cfg).distill.stages
     assert (stage.objective, stage.epochs, stage.patience) == ("gold", 10, 3)
+
+
+def test_the_gold_only_baseline_takes_its_own_batch_and_rate_when_set():
+    base = RunConfig(eval=EvalConfig(gold_baseline_epochs=8))
+    assert (gold_baseline_config(base).distill.batch_size, gold_baseline_config(base).distill.lr) == (
+        base.distill.batch_size,
+        base.distill.lr,
+    )
+    own = RunConfig(eval=EvalConfig(gold_baseline_epochs=8, gold_baseline_batch_size=7, gold_baseline_lr=0.5))
+    assert (gold_baseline_config(own).distill.batch_size, gold_baseline_config(own).distill.lr) == (7, 0.5)
+    assert own.distill.batch_size == base.distill.batch_size  # the distilled student's own stay as they were

@@ -424,18 +424,27 @@ class EvalConfig:
         gold_baseline_patience: end the gold-only student's training after this many dev evaluations (one per
             epoch) in a row without a better checkpoint (0 = all ``gold_baseline_epochs``); its kept checkpoint
             is the same, the best on dev.
+        gold_baseline_batch_size: sentences per step of the gold-only student (0 = ``distill.batch_size``): its
+            only data is the gold budget, so a batch that suits the transfer stages can leave it too few steps.
+        gold_baseline_lr: its learning rate (0 = ``distill.lr``), set with ``gold_baseline_batch_size``.
     """
 
     mode: Literal["conlleval", "strict"] = "conlleval"
     batch_size: int = 256
     gold_baseline_epochs: float = 0.0
     gold_baseline_patience: int = 0
+    gold_baseline_batch_size: int = 0
+    gold_baseline_lr: float = 0.0
 
     def __post_init__(self) -> None:
         if self.gold_baseline_epochs < 0:
             raise ValueError("eval.gold_baseline_epochs must be >= 0 (0 = no gold-only baseline)")
         if self.gold_baseline_patience < 0:
             raise ValueError("eval.gold_baseline_patience must be >= 0 (0 = no early end)")
+        if self.gold_baseline_batch_size < 0:
+            raise ValueError("eval.gold_baseline_batch_size must be >= 0 (0 = distill.batch_size)")
+        if self.gold_baseline_lr < 0:
+            raise ValueError("eval.gold_baseline_lr must be >= 0 (0 = distill.lr)")
 
 
 @dataclass(frozen=True)

@@ -579,14 +579,23 @@ def gold_baseline_config(cfg: RunConfig) -> RunConfig:
     """The recipe of the gold-only baseline: the same student, one ``gold`` stage, no teacher signal.
 
     Dev is evaluated at least once per epoch, so the baseline's checkpoint is chosen as carefully as any stage's;
-    ``eval.gold_baseline_patience`` ends it after that many evaluations without a better one.
+    ``eval.gold_baseline_patience`` ends it after that many evaluations without a better one;
+    ``eval.gold_baseline_batch_size`` / ``gold_baseline_lr`` (when not 0) replace ``distill``'s for it alone.
     """
-    epochs = cfg.eval.gold_baseline_epochs
-    stages = (StageConfig("gold", epochs, patience=cfg.eval.gold_baseline_patience),)
+    ev = cfg.eval
+    epochs = ev.gold_baseline_epochs
+    stages = (StageConfig("gold", epochs, patience=ev.gold_baseline_patience),)
     evals = max(cfg.distill.evals_per_stage, math.ceil(epochs))
+    distill = dataclasses.replace(
+        cfg.distill,
+        stages=stages,
+        evals_per_stage=evals,
+        batch_size=ev.gold_baseline_batch_size or cfg.distill.batch_size,
+        lr=ev.gold_baseline_lr or cfg.distill.lr,
+    )
     return dataclasses.replace(
         cfg,
-        distill=dataclasses.replace(cfg.distill, stages=stages, evals_per_stage=evals),
+        distill=distill,
         student=dataclasses.replace(cfg.student, svd_source="input"),  # nothing of the fine-tuned teacher
     )
 
