@@ -149,6 +149,27 @@ def test_teacher_steps_override_epochs_and_frozen_embeddings_stay_put():
     assert not torch.equal(model.bert.encoder.layer[0].attention.self.query.weight, layer)
 
 
+def test_cheap_dropout_trains_the_teacher_and_gives_back_its_dropout_modules():
+    from accelerate import Accelerator
+    from torch import nn
+
+    from xtremedistil_ner.cheap_dropout import CheapDropout
+    from xtremedistil_ner.teacher import train_teacher
+
+    (model, tokenizer), cfg = tiny_teacher(MBERT, steps=3, epochs=1, batch_size=4, cheap_dropout=True)
+    originals = [m for m in model.modules() if type(m) is nn.Dropout]
+    layer = model.bert.encoder.layer[0].output.dense.weight.detach().clone()
+    seen_cheap: list[int] = []
+    hook = model.bert.encoder.layer[0].output.register_forward_pre_hook(
+        lambda module, args: seen_cheap.append(isinstance(module.dropout, CheapDropout))
+    )
+    losses = train_teacher(model, tokenizer, TAGS, _train_sentences(8), cfg, Accelerator(cpu=True), 0, None)
+    hook.remove()
+    assert seen_cheap == [True, True, True] and all(np.isfinite(losses))
+    assert not torch.equal(model.bert.encoder.layer[0].output.dense.weight, layer)
+    assert [m for m in model.modules() if type(m) is nn.Dropout] == originals  # restored for saving and labeling
+
+
 def test_bf16_autocast_labels_like_float32_on_a_tiny_teacher():
     import dataclasses
 

@@ -171,6 +171,11 @@ class TeacherConfig:
             the head train at ``lr``, each layer below at ``layer_decay`` times the one above, the embeddings
             (when not frozen) below the bottom layer. 1 = one rate for all. The ``single`` recipe's 8-layer
             teacher, 0.85: UNER en 78.36 -> 79.40, zh 81.61 -> 83.10 (docs/RESULTS.md).
+        cheap_dropout: fine-tune with every ``nn.Dropout`` of the teacher replaced by ``CheapDropout``
+            (``cheap_dropout.py``): the same drop rate and scaling, masks drawn four to a 64-bit random number
+            (torch's CPU generator is one thread; ``nn.Dropout``'s masks were 13-18% of an e5-small step). Other
+            masks than ``nn.Dropout``'s for the same seed; attention dropout inside SDPA is unchanged. Off by
+            default: not yet measured inside a run (docs/RESULTS.md).
         augment: labeled sentences per language added to the teacher's fine-tuning set: gold sentences with
             every entity mention swapped for a gold mention of the same type, tags kept (``data/augment.py``;
             drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student
@@ -219,6 +224,7 @@ class TeacherConfig:
     freeze_embeddings: bool = False
     freeze_layers: int = 0
     layer_decay: float = 1.0
+    cheap_dropout: bool = False
     augment: int = 0
     join_unspaced: bool = False
     context: int = 0

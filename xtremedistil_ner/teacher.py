@@ -22,6 +22,7 @@ from accelerate.logging import get_logger
 
 from xtremedistil_ner.alignment import NO_WORD, pool_to_words, word_windows
 from xtremedistil_ner.autocast import autocast, use_bf16
+from xtremedistil_ner.cheap_dropout import restore_dropout, swap_dropout
 from xtremedistil_ner.config import RunConfig, TeacherConfig
 from xtremedistil_ner.data.batching import bucket_batches, pad
 from xtremedistil_ner.data.records import Sentence, TeacherTargets
@@ -469,6 +470,7 @@ def train_teacher(
     if checkpoint is not None:
         checkpoint.total = total
     freeze(model, cfg.freeze_embeddings, cfg.freeze_layers)
+    swapped = swap_dropout(model) if cfg.cheap_dropout else []
     groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.layer_decay)
     try:  # fused AdamW: much faster steps on CPU over a large embedding table (docs/RESULTS.md)
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
@@ -516,6 +518,7 @@ def train_teacher(
     run_loop(accelerator, optimizer, lengths, cfg.batch_size, total, lambda epoch: seed + epoch, hooks)
     if checkpoint is not None:
         checkpoint.restore(accelerator.unwrap_model(model))
+    restore_dropout(swapped)
     model.eval()
     return losses
 
