@@ -159,7 +159,7 @@ def test_cheap_dropout_trains_the_teacher_and_gives_back_its_dropout_modules():
     (model, tokenizer), cfg = tiny_teacher(MBERT, steps=3, epochs=1, batch_size=4, cheap_dropout=True)
     originals = [m for m in model.modules() if type(m) is nn.Dropout]
     layer = model.bert.encoder.layer[0].output.dense.weight.detach().clone()
-    seen_cheap: list[int] = []
+    seen_cheap: list[bool] = []
     hook = model.bert.encoder.layer[0].output.register_forward_pre_hook(
         lambda module, args: seen_cheap.append(isinstance(module.dropout, CheapDropout))
     )
