@@ -31,6 +31,16 @@ def test_rates_and_dtypes(p: float) -> None:
     assert abs((y == 0).float().mean().item() - p) < 0.004
 
 
+def test_bf16_kept_values_are_scaled_as_nn_dropout_scales_them() -> None:
+    """The scale is applied in the computation's precision: not 1.109375 (1 / 0.9 rounded to bf16) for p = 0.1."""
+    torch.manual_seed(2)
+    x = torch.randn(4096).bfloat16()
+    y = CheapDropout(0.1).train()(x)
+    kept = y != 0
+    assert torch.equal(y[kept], (x * (1 / 0.9))[kept])
+    assert not torch.equal(y[kept], (x * torch.tensor(1 / 0.9).bfloat16())[kept])  # the rounded scale differs
+
+
 def test_eval_is_identity_and_seeded_masks_repeat() -> None:
     drop = CheapDropout(0.3)
     x = torch.randn(8, 5, 7)

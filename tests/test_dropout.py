@@ -41,3 +41,13 @@ def test_bf16_input_stays_bf16() -> None:
 def test_refuses_a_probability_outside_zero_to_one(p: float) -> None:
     with pytest.raises(ValueError, match="dropout probability"):
         UniformDropout(p)
+
+
+def test_the_mask_is_one_float32_uniform_an_element_as_the_measured_students_drew() -> None:
+    """The shared frame (cheap_dropout.MaskDropout) must not change the student's random stream or its arithmetic."""
+    x = torch.randn(4, 9, 50).bfloat16()
+    torch.manual_seed(11)
+    out = UniformDropout(0.2).train()(x)
+    torch.manual_seed(11)
+    keep = torch.rand(x.shape) >= 0.2
+    assert torch.equal(out, x * keep.to(x.dtype) * (1.0 / 0.8))

@@ -176,7 +176,8 @@ class TeacherConfig:
             (torch's CPU generator is one thread; ``nn.Dropout``'s masks were 13-18% of an e5-small step). Other
             masks than ``nn.Dropout``'s for the same seed; attention dropout inside SDPA is unchanged. The default
             recipe's teacher on a 2-core Xeon, same hour: fine-tuning 730 -> 661 s, test 82.95 -> 83.37, its
-            student 81.29 against 81.32 (one seed); off by default until a fresh-clone run (docs/RESULTS.md).
+            student 81.29 against 81.32 (one seed; measured before a fix: bf16 tensors' scale was rounded to
+            bf16, kept values 0.16% small); off by default until a fresh-clone run (docs/RESULTS.md).
         augment: labeled sentences per language added to the teacher's fine-tuning set: gold sentences with
             every entity mention swapped for a gold mention of the same type, tags kept (``data/augment.py``;
             drawn apart from ``data.augment``'s unlabeled ones). The student's gold and the gold-only student

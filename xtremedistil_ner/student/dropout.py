@@ -10,29 +10,19 @@ exports and the NumPy runtime never see it.
 from __future__ import annotations
 
 import torch
-from torch import nn
+
+from xtremedistil_ner.cheap_dropout import MaskDropout
 
 
-class UniformDropout(nn.Module):
+class UniformDropout(MaskDropout):
     """Drop each element with probability ``p`` during training (a drop-in for ``nn.Dropout(p)``).
 
     Args:
         p: drop probability in [0, 1).
+
+    Shapes: any input ``(*)``; output ``(*)``, same dtype and device.
     """
 
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability must be in [0, 1), not {p}")
-        self.p = p
-
-    def extra_repr(self) -> str:
-        """``p=...`` in the module's repr."""
-        return f"p={self.p}"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` of any shape, the same shape back; float32 uniforms even when ``x`` is bf16."""
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.rand(x.shape, device=x.device) >= self.p
-        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+    def keep_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """Float32 uniforms ``>= p`` (float32 even when ``x`` is bf16), ``x``'s shape."""
+        return torch.rand(x.shape, device=x.device) >= self.p
