@@ -170,6 +170,25 @@ def test_cheap_dropout_trains_the_teacher_and_gives_back_its_dropout_modules():
     assert [m for m in model.modules() if type(m) is nn.Dropout] == originals  # restored for saving and labeling
 
 
+def test_cheap_dropout_is_undone_when_fine_tuning_fails():
+    from accelerate import Accelerator
+    from torch import nn
+
+    from xtremedistil_ner.teacher import train_teacher
+
+    (model, tokenizer), cfg = tiny_teacher(MBERT, steps=3, epochs=1, batch_size=4, cheap_dropout=True)
+    originals = [m for m in model.modules() if type(m) is nn.Dropout]
+
+    def fail(module: nn.Module, args: object) -> None:
+        raise RuntimeError("step failed")
+
+    hook = model.bert.encoder.layer[0].output.register_forward_pre_hook(fail)
+    with pytest.raises(RuntimeError, match="step failed"):
+        train_teacher(model, tokenizer, TAGS, _train_sentences(8), cfg, Accelerator(cpu=True), 0, None)
+    hook.remove()
+    assert [m for m in model.modules() if type(m) is nn.Dropout] == originals
+
+
 def test_bf16_autocast_labels_like_float32_on_a_tiny_teacher():
     import dataclasses
 

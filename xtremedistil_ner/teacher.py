@@ -471,54 +471,56 @@ def train_teacher(
         checkpoint.total = total
     freeze(model, cfg.freeze_embeddings, cfg.freeze_layers)
     swapped = swap_dropout(model) if cfg.cheap_dropout else []
-    groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.layer_decay)
-    try:  # fused AdamW: much faster steps on CPU over a large embedding table (docs/RESULTS.md)
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
-    # the scheduler is not prepared: one step per global batch, whatever the number of processes
-    model, optimizer = accelerator.prepare(model, optimizer)
-    bf16 = use_bf16(cfg.autocast, accelerator.device)
-    device = accelerator.device
-    model.train()
-    losses: list[float] = []
-    running = [0.0, 0]  # loss sum and steps of the current epoch
+    try:  # the model leaves with its own dropout modules, also when training fails
+        groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.layer_decay)
+        try:  # fused AdamW: much faster steps on CPU over a large embedding table (docs/RESULTS.md)
+            optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
+        # the scheduler is not prepared: one step per global batch, whatever the number of processes
+        model, optimizer = accelerator.prepare(model, optimizer)
+        bf16 = use_bf16(cfg.autocast, accelerator.device)
+        device = accelerator.device
+        model.train()
+        losses: list[float] = []
+        running = [0.0, 0]  # loss sum and steps of the current epoch
 
-    def loss(ids: list[int]) -> torch.Tensor:
-        batch = collate(tokenizer, [windows[i] for i in ids])
-        with autocast(bf16, device):
-            out = model(
-                input_ids=batch["input_ids"].to(device),
-                attention_mask=batch["attention_mask"].to(device),
-                labels=batch["labels"].to(device),
-            )
-        return out.loss
+        def loss(ids: list[int]) -> torch.Tensor:
+            batch = collate(tokenizer, [windows[i] for i in ids])
+            with autocast(bf16, device):
+                out = model(
+                    input_ids=batch["input_ids"].to(device),
+                    attention_mask=batch["attention_mask"].to(device),
+                    labels=batch["labels"].to(device),
+                )
+            return out.loss
 
-    def after_step(done: StepDone) -> None:
-        running[0] += float(done.loss)
-        running[1] += 1
-        if checkpoint is not None:  # scores dev only at its steps; the scorer leaves the model in train mode
-            checkpoint.after_step(done.step, accelerator.unwrap_model(model))
-        if on_step:
-            on_step(1)
+        def after_step(done: StepDone) -> None:
+            running[0] += float(done.loss)
+            running[1] += 1
+            if checkpoint is not None:  # scores dev only at its steps; the scorer leaves the model in train mode
+                checkpoint.after_step(done.step, accelerator.unwrap_model(model))
+            if on_step:
+                on_step(1)
 
-    def end_epoch(epoch: int) -> None:
-        losses.append(running[0] / max(running[1], 1))
-        running[:] = [0.0, 0]
-        logger.info(f"teacher epoch {epoch + 1}: loss {losses[-1]:.4f}")
+        def end_epoch(epoch: int) -> None:
+            losses.append(running[0] / max(running[1], 1))
+            running[:] = [0.0, 0]
+            logger.info(f"teacher epoch {epoch + 1}: loss {losses[-1]:.4f}")
 
-    hooks = LoopHooks(
-        loss=loss,
-        clip=lambda: accelerator.clip_grad_norm_(model.parameters(), 1.0),
-        after_optimizer=scheduler.step,
-        after_step=after_step,
-        end_epoch=end_epoch,
-    )
-    run_loop(accelerator, optimizer, lengths, cfg.batch_size, total, lambda epoch: seed + epoch, hooks)
-    if checkpoint is not None:
-        checkpoint.restore(accelerator.unwrap_model(model))
-    restore_dropout(swapped)
+        hooks = LoopHooks(
+            loss=loss,
+            clip=lambda: accelerator.clip_grad_norm_(model.parameters(), 1.0),
+            after_optimizer=scheduler.step,
+            after_step=after_step,
+            end_epoch=end_epoch,
+        )
+        run_loop(accelerator, optimizer, lengths, cfg.batch_size, total, lambda epoch: seed + epoch, hooks)
+        if checkpoint is not None:
+            checkpoint.restore(accelerator.unwrap_model(model))
+    finally:
+        restore_dropout(swapped)
     model.eval()
     return losses
 
