@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xtremedistil_ner.runtime.features import featurize
-from xtremedistil_ner.runtime.pieces import PieceCache
+from xtremedistil_ner.runtime.pieces import PieceCache, featurize_words
 
 from .conftest import MBERT, SHARED, XLMR, need_shared
 
@@ -52,6 +52,15 @@ def test_the_cache_stays_bounded_and_keeps_giving_the_same_pieces(mbert_tokenize
     empty = cache.featurize([[], sentences[0], []])  # blank sentences: no words, offsets still line up
     assert empty.sentence_offsets.tolist() == [0, 0, len(sentences[0]), len(sentences[0])]
     assert np.array_equal(empty.pieces, featurize(mbert_tokenizer, [sentences[0]]).pieces)
+
+
+def test_featurize_words_gives_featurize_arrays_for_a_whole_set(xlmr_tokenizer):
+    """The pipeline featurizes transfer, gold, dev and test sets through it: the same arrays, words tokenized once."""
+    sentences = [*_real_sentences(50), [], _real_sentences(1)[0]]  # a blank sentence and a repeated one
+    got, expected = featurize_words(xlmr_tokenizer, sentences), featurize(xlmr_tokenizer, sentences)
+    for key in ("sentence_offsets", "word_offsets", "pieces", "shapes"):
+        assert np.array_equal(getattr(got, key), getattr(expected, key)), key
+    assert featurize_words(xlmr_tokenizer, []).pieces.size == 0
 
 
 @pytest.mark.parametrize("path", [MBERT, XLMR, LASER], ids=["wordpiece", "sentencepiece-bpe", "unigram"])

@@ -49,7 +49,8 @@ from xtremedistil_ner.progress import Progress
 from xtremedistil_ner.recipe_files import resolve_recipe
 from xtremedistil_ner.results import Report, StageResult
 from xtremedistil_ner.resume import ResumeStore
-from xtremedistil_ner.runtime.features import Featurized, featurize
+from xtremedistil_ner.runtime.features import Featurized
+from xtremedistil_ner.runtime.pieces import featurize_words
 from xtremedistil_ner.schedule import build_schedule
 from xtremedistil_ner.student.model import StudentTagger
 from xtremedistil_ner.student.vocab import (
@@ -514,13 +515,13 @@ def student_side(
         gold_sentences = corpus.split("train")
         dev_sentences = corpus.split("dev")
         tokenizer = student_tokenizer(cfg, teacher)
-        train = TrainSet(featurize(tokenizer, [s.tokens for s in corpus.split("transfer")]), side.targets)
+        train = TrainSet(featurize_words(tokenizer, [s.tokens for s in corpus.split("transfer")]), side.targets)
         gold = TrainSet(
-            featurize(tokenizer, [s.tokens for s in gold_sentences]),
+            featurize_words(tokenizer, [s.tokens for s in gold_sentences]),
             WordTargets(tags=np.asarray([i for s in gold_sentences for i in tags.encode(s.tags or ())], np.int64)),
         )
         dev = DevSet(
-            featurize(tokenizer, [s.tokens for s in dev_sentences]),
+            featurize_words(tokenizer, [s.tokens for s in dev_sentences]),
             [list(s.tags or ()) for s in dev_sentences],
             [s.lang for s in dev_sentences],
             # a gold-only schedule sees no teacher signal, not even to break ties of dev F1
@@ -541,7 +542,7 @@ def student_side(
     with _timed(state, f"{name}_eval"):
         emit("eval:student")
         test = corpus.split("test")
-        test_features = featurize(tokenizer, [s.tokens for s in test])
+        test_features = featurize_words(tokenizer, [s.tokens for s in test])
         student_pred = predict_tags_gathered(state.accelerator, student, test_features, lookup, cfg.eval.batch_size)
         scores = score_by_language(test, [tags.decode(p) for p in student_pred], cfg.eval.mode)
     return StudentRun(student, vocab, lookup, stages, scores, tokenizer)
@@ -730,6 +731,6 @@ def evaluate_student(path: Path, cfg: RunConfig, split: str = "test") -> dict[st
     corpus = load_split(cfg.data, resolve_langs(cfg.data.langs), split)
     loaded = load_student(path)
     sentences = corpus.split(split)
-    features = featurize(loaded.tokenizer, [s.tokens for s in sentences])
+    features = featurize_words(loaded.tokenizer, [s.tokens for s in sentences])
     pred = predict_tags(loaded.model, features, loaded.lookup, cfg.eval.batch_size, "cpu")
     return score_by_language(sentences, [loaded.tags.decode(p) for p in pred], cfg.eval.mode)
