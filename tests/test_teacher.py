@@ -189,6 +189,42 @@ def test_cheap_dropout_is_undone_when_fine_tuning_fails():
     assert [m for m in model.modules() if type(m) is nn.Dropout] == originals
 
 
+def test_sliced_steps_give_the_whole_batch_gradient_and_loss():
+    """teacher.step_pieces: slices weighted by their labeled pieces sum to the one-pass gradient of the batch."""
+    from xtremedistil_ner.teacher import sliced_loss
+
+    (model, tokenizer), _ = tiny_teacher(MBERT)
+    model.eval()  # no dropout: both ways see the same network
+    sentences = [
+        Sentence(
+            GERMAN[: 3 + i % 7], ("O", "B-PER", "I-PER", "O", "B-LOC", "O", "O", "O", "O", "O")[: 3 + i % 7], "de"
+        )
+        for i in range(10)
+    ]
+    group = encode(tokenizer, sentences, 16, TAGS)
+    calls: list[int] = []
+
+    def forward(batch):
+        calls.append(len(batch["input_ids"]))
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+
+    def gradients(step_pieces):
+        model.zero_grad()
+        calls.clear()
+        loss = sliced_loss(tokenizer, group, step_pieces, forward, lambda part: part.backward())
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in model.parameters() if p.grad is not None], list(calls)
+
+    whole_loss, whole, whole_calls = gradients(0)
+    sliced_loss_value, sliced, sliced_calls = gradients(40)  # 40 padded pieces: a few sentences a slice
+    assert whole_calls == [10] and len(sliced_calls) > 2 and sum(sliced_calls) == 10
+    assert sliced_loss_value == pytest.approx(whole_loss, rel=1e-5)
+    assert len(sliced) == len(whole)
+    for a, b in zip(sliced, whole, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert gradients(10_000)[2] == [10]  # a group that fits: one pass
+
+
 def test_bf16_autocast_labels_like_float32_on_a_tiny_teacher():
     import dataclasses
 

@@ -150,6 +150,10 @@ class TeacherConfig:
         max_length: pieces per window, special tokens included; longer sentences are windowed, not cut.
         epochs, lr, warmup, weight_decay, batch_size: fine-tuning (AdamW, linear decay after ``warmup``, a
             fraction of the steps; ``batch_size`` is global over all processes).
+        step_pieces: fine-tuning memory bound: a batch of more padded pieces than this (its sentences x its
+            longest window) goes through forward and backward in slices of at most this many, the gradients summed
+            with each slice weighted by its labeled pieces: the same step as the whole batch (up to float
+            rounding) with the activations of a slice. 0 = each batch in one pass.
         steps: fine-tuning length in optimizer steps, overriding ``epochs`` (0 = use ``epochs``). A schedule in
             steps gives a small or entity-sparse data set as many updates as a large one.
         hidden_layer: index into ``hidden_states`` for the representation loss (0 = embeddings, -1 = last).
@@ -216,6 +220,7 @@ class TeacherConfig:
     warmup: float = 0.1
     weight_decay: float = 0.01
     batch_size: int = 32
+    step_pieces: int = 0
     hidden_layer: int = -1
     pooling: Literal["first", "mean", "max"] = "first"
     decode: Literal["argmax", "viterbi"] = "argmax"
@@ -258,6 +263,8 @@ class TeacherConfig:
             raise ValueError("teacher.eval_every must be >= 0 (0 = no dev scoring, keep the last step)")
         if self.cache_shard_size <= 0:
             raise ValueError("teacher.cache_shard_size must be > 0")
+        if self.step_pieces < 0:
+            raise ValueError("teacher.step_pieces must be >= 0 (0 = each batch in one forward pass)")
 
 
 @dataclass(frozen=True)

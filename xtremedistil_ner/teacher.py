@@ -441,6 +441,38 @@ def param_groups(model: torch.nn.Module, lr: float, weight_decay: float, layer_d
     return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in grouped.items()]
 
 
+def sliced_loss(
+    tokenizer: Any,
+    group: Sequence[Window],
+    step_pieces: int,
+    forward: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    backward: Callable[[torch.Tensor], None],
+) -> torch.Tensor:
+    """The mean token loss of ``group`` (labeled windows), in slices of at most ``step_pieces`` padded pieces.
+
+    ``forward(batch)`` returns a slice's mean loss over its labeled pieces. Every slice but the last is weighted
+    by its share of the labeled pieces and given to ``backward`` here; the last one's weighted loss is returned
+    with the others' values added (detached), so the caller's backward completes the same gradient the whole
+    group would give, while only one slice's activations live at a time. ``step_pieces = 0``, or a group that
+    fits: one forward over the whole group.
+    """
+    width = max(len(w.input_ids) for w in group) + 2  # the specials collate adds, at most
+    per_slice = max(1, step_pieces // width) if step_pieces else len(group)
+    if per_slice >= len(group):
+        return forward(collate(tokenizer, group))
+    batches = [collate(tokenizer, group[i : i + per_slice]) for i in range(0, len(group), per_slice)]
+    counts = [int((b["labels"] != IGNORE_INDEX).sum()) for b in batches]
+    total = sum(counts)
+    shares = [c / total if total else 1 / len(batches) for c in counts]
+    done = torch.zeros(())
+    for batch, share in zip(batches[:-1], shares[:-1], strict=True):
+        part = forward(batch) * share
+        backward(part)
+        done = done + part.detach().float().cpu()
+    last = forward(batches[-1]) * shares[-1]
+    return last + done.to(last.device, last.dtype)
+
+
 def train_teacher(
     model: torch.nn.Module,
     tokenizer: Any,
@@ -487,14 +519,21 @@ def train_teacher(
         running = [0.0, 0]  # loss sum and steps of the current epoch
 
         def loss(ids: list[int]) -> torch.Tensor:
-            batch = collate(tokenizer, [windows[i] for i in ids])
-            with autocast(bf16, device):
-                out = model(
-                    input_ids=batch["input_ids"].to(device),
-                    attention_mask=batch["attention_mask"].to(device),
-                    labels=batch["labels"].to(device),
-                )
-            return out.loss
+            def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+                with autocast(bf16, device):
+                    out = model(
+                        input_ids=batch["input_ids"].to(device),
+                        attention_mask=batch["attention_mask"].to(device),
+                        labels=batch["labels"].to(device),
+                    )
+                return out.loss
+
+            def backward(part: torch.Tensor) -> None:
+                with accelerator.no_sync(model):  # one gradient exchange a step, with the last slice's backward
+                    accelerator.backward(part)
+
+            group = [windows[i] for i in ids]
+            return sliced_loss(tokenizer, group, cfg.step_pieces, forward, backward)
 
         def after_step(done: StepDone) -> None:
             running[0] += float(done.loss)
