@@ -211,7 +211,13 @@ def test_sliced_steps_give_the_whole_batch_gradient_and_loss():
     def gradients(step_pieces):
         model.zero_grad()
         calls.clear()
-        loss = sliced_loss(tokenizer, group, step_pieces, forward, lambda part: part.backward())
+
+        def accumulate(batch, share):
+            part = forward(batch) * share
+            part.backward()
+            return part.detach()
+
+        loss = sliced_loss(tokenizer, group, step_pieces, forward, accumulate)
         loss.backward()
         return float(loss.detach()), [p.grad.clone() for p in model.parameters() if p.grad is not None], list(calls)
 

@@ -446,15 +446,16 @@ def sliced_loss(
     group: Sequence[Window],
     step_pieces: int,
     forward: Callable[[dict[str, torch.Tensor]], torch.Tensor],
-    backward: Callable[[torch.Tensor], None],
+    accumulate: Callable[[dict[str, torch.Tensor], float], torch.Tensor],
 ) -> torch.Tensor:
     """The mean token loss of ``group`` (labeled windows), in slices of at most ``step_pieces`` padded pieces.
 
-    ``forward(batch)`` returns a slice's mean loss over its labeled pieces. Every slice but the last is weighted
-    by its share of the labeled pieces and given to ``backward`` here; the last one's weighted loss is returned
-    with the others' values added (detached), so the caller's backward completes the same gradient the whole
-    group would give, while only one slice's activations live at a time. ``step_pieces = 0``, or a group that
-    fits: one forward over the whole group.
+    ``forward(batch)`` returns a slice's mean loss over its labeled pieces; ``accumulate(batch, share)`` runs
+    forward and backward of ``share`` times it (no gradient exchange between processes) and returns that value
+    detached. Every slice but the last goes to ``accumulate``, weighted by its share of the labeled pieces; the
+    last one's weighted loss is returned with the others' values added, so the caller's backward completes the
+    gradient the whole group would give, while only one slice's activations live at a time. ``step_pieces =
+    0``, or a group that fits: one forward over the whole group.
     """
     width = max(len(w.input_ids) for w in group) + 2  # the specials collate adds, at most
     per_slice = max(1, step_pieces // width) if step_pieces else len(group)
@@ -466,9 +467,7 @@ def sliced_loss(
     shares = [c / total if total else 1 / len(batches) for c in counts]
     done = torch.zeros(())
     for batch, share in zip(batches[:-1], shares[:-1], strict=True):
-        part = forward(batch) * share
-        backward(part)
-        done = done + part.detach().float().cpu()
+        done = done + accumulate(batch, share).float().cpu()
     last = forward(batches[-1]) * shares[-1]
     return last + done.to(last.device, last.dtype)
 
@@ -528,12 +527,15 @@ def train_teacher(
                     )
                 return out.loss
 
-            def backward(part: torch.Tensor) -> None:
-                with accelerator.no_sync(model):  # one gradient exchange a step, with the last slice's backward
+            def accumulate(batch: dict[str, torch.Tensor], share: float) -> torch.Tensor:
+                # forward and backward without a gradient exchange: one a step, with the last slice's backward
+                with accelerator.no_sync(model):
+                    part = forward(batch) * share
                     accelerator.backward(part)
+                return part.detach()
 
             group = [windows[i] for i in ids]
-            return sliced_loss(tokenizer, group, cfg.step_pieces, forward, backward)
+            return sliced_loss(tokenizer, group, cfg.step_pieces, forward, accumulate)
 
         def after_step(done: StepDone) -> None:
             running[0] += float(done.loss)
