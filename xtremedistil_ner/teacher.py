@@ -442,34 +442,30 @@ def param_groups(model: torch.nn.Module, lr: float, weight_decay: float, layer_d
 
 
 def sliced_loss(
-    tokenizer: Any,
-    group: Sequence[Window],
+    batch: dict[str, torch.Tensor],
     step_pieces: int,
     forward: Callable[[dict[str, torch.Tensor]], torch.Tensor],
     accumulate: Callable[[dict[str, torch.Tensor], float], torch.Tensor],
 ) -> torch.Tensor:
-    """The mean token loss of ``group`` (labeled windows), in slices of at most ``step_pieces`` padded pieces.
+    """The mean token loss of a collated labeled ``batch``, in row slices of at most ``step_pieces`` padded pieces.
 
     ``forward(batch)`` returns a slice's mean loss over its labeled pieces; ``accumulate(batch, share)`` runs
     forward and backward of ``share`` times it (no gradient exchange between processes) and returns that value
     detached. Every slice but the last goes to ``accumulate``, weighted by its share of the labeled pieces; the
     last one's weighted loss is returned with the others' values added, so the caller's backward completes the
-    gradient the whole group would give, while only one slice's activations live at a time. ``step_pieces =
-    0``, or a group that fits: one forward over the whole group.
+    gradient the whole batch would give, while only one slice's activations live at a time. ``step_pieces =
+    0``, or a batch that fits (rows x padded width): one forward over the whole batch.
     """
-    width = max(len(w.input_ids) for w in group) + 2  # the specials collate adds, at most
-    per_slice = max(1, step_pieces // width) if step_pieces else len(group)
-    if per_slice >= len(group):
-        return forward(collate(tokenizer, group))
-    batches = [collate(tokenizer, group[i : i + per_slice]) for i in range(0, len(group), per_slice)]
-    counts = [int((b["labels"] != IGNORE_INDEX).sum()) for b in batches]
+    rows, width = batch["input_ids"].shape
+    per_slice = max(1, step_pieces // width) if step_pieces else rows
+    if per_slice >= rows:
+        return forward(batch)
+    slices = [{key: value[i : i + per_slice] for key, value in batch.items()} for i in range(0, rows, per_slice)]
+    counts = [int((part["labels"] != IGNORE_INDEX).sum()) for part in slices]
     total = sum(counts)
-    shares = [c / total if total else 1 / len(batches) for c in counts]
-    done = torch.zeros(())
-    for batch, share in zip(batches[:-1], shares[:-1], strict=True):
-        done = done + accumulate(batch, share).float().cpu()
-    last = forward(batches[-1]) * shares[-1]
-    return last + done.to(last.device, last.dtype)
+    shares = [c / total if total else 1 / len(slices) for c in counts]
+    done = sum(float(accumulate(part, share)) for part, share in zip(slices[:-1], shares[:-1], strict=True))
+    return forward(slices[-1]) * shares[-1] + done
 
 
 def train_teacher(
@@ -517,25 +513,25 @@ def train_teacher(
         losses: list[float] = []
         running = [0.0, 0]  # loss sum and steps of the current epoch
 
+        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            with autocast(bf16, device):
+                out = model(
+                    input_ids=batch["input_ids"].to(device),
+                    attention_mask=batch["attention_mask"].to(device),
+                    labels=batch["labels"].to(device),
+                )
+            return out.loss
+
+        def accumulate(batch: dict[str, torch.Tensor], share: float) -> torch.Tensor:
+            # forward and backward without a gradient exchange: one a step, with the last slice's backward
+            with accelerator.no_sync(model):
+                part = forward(batch) * share
+                accelerator.backward(part)
+            return part.detach()
+
         def loss(ids: list[int]) -> torch.Tensor:
-            def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-                with autocast(bf16, device):
-                    out = model(
-                        input_ids=batch["input_ids"].to(device),
-                        attention_mask=batch["attention_mask"].to(device),
-                        labels=batch["labels"].to(device),
-                    )
-                return out.loss
-
-            def accumulate(batch: dict[str, torch.Tensor], share: float) -> torch.Tensor:
-                # forward and backward without a gradient exchange: one a step, with the last slice's backward
-                with accelerator.no_sync(model):
-                    part = forward(batch) * share
-                    accelerator.backward(part)
-                return part.detach()
-
-            group = [windows[i] for i in ids]
-            return sliced_loss(tokenizer, group, cfg.step_pieces, forward, accumulate)
+            batch = collate(tokenizer, [windows[i] for i in ids])
+            return sliced_loss(batch, cfg.step_pieces, forward, accumulate)
 
         def after_step(done: StepDone) -> None:
             running[0] += float(done.loss)

@@ -1,4 +1,4 @@
-"""Word -> tokenizer pieces through a bounded cache, for serving.
+"""Word -> tokenizer pieces through a cache: bounded for serving, one-off for a run's whole sets (featurize_words).
 
 Words repeat: within one batch (684 distinct words of 1,024 in the speed benchmark's 32 x 32 batch) and far
 more across a stream of texts. The student looks at each word on its own (its pieces are mean-pooled per word),
