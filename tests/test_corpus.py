@@ -255,3 +255,27 @@ def test_recombine_swaps_in_new_names_and_zero_keeps_the_gold_draws(tiny_data):
 def test_recombine_outside_zero_one_is_refused(value):
     with pytest.raises(RecipeError, match="recombine"):
         config_from_dict({"data": {"recombine": value}}, "r.toml")
+
+
+def test_context_swap_changes_only_words_outside_mentions(tiny_data):
+    from xtremedistil_ner.data.augment import mention_swaps
+    from xtremedistil_ner.data.readers import read_labeled
+    from xtremedistil_ner.data.tags import bio_spans
+
+    gold = read_labeled(tiny_data / "de" / "train.tsv", "de")
+    assert mention_swaps(gold, 30, seed="de", context_swap=0.0) == mention_swaps(gold, 30, seed="de")
+    outside = {t for s in gold for i, t in enumerate(s.tokens) if s.tags[i] == "O"}
+    mentions = {s.tokens[a:b] for s in gold for a, b, _ in bio_spans(s.tags)}
+    plain = mention_swaps(gold, 60, seed="de", labeled=True)
+    made = mention_swaps(gold, 60, seed="de", labeled=True, context_swap=1.0)
+    # every context word is drawn from the gold's context words; every mention is still a gold mention
+    assert all(t in outside for s in made for t, tag in zip(s.tokens, s.tags, strict=True) if tag == "O")
+    assert all(s.tokens[a:b] in mentions for s in made for a, b, _ in bio_spans(s.tags))
+    assert [s.tags for s in made] != [] and sum(a.tokens != b.tokens for a, b in zip(made, plain, strict=True)) > 30
+    assert [s.unlabeled() for s in made] == mention_swaps(gold, 60, seed="de", context_swap=1.0)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_context_swap_outside_zero_one_is_refused(value):
+    with pytest.raises(RecipeError, match="context_swap"):
+        config_from_dict({"data": {"context_swap": value}}, "r.toml")

@@ -172,3 +172,36 @@ def test_padded_bilstm_matches_the_packed_layer_in_outputs_and_gradients():
     got_grads = [p.grad for p in layer.parameters()] + [x_padded.grad[mask]]
     assert torch.allclose(got, want, atol=1e-6) and not got[~mask].any()
     assert all(torch.allclose(g, w, atol=1e-5) for g, w in zip(got_grads, want_grads, strict=True))
+
+
+def test_word_dropout_reads_whole_words_as_unk_in_training_only(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
+    vocab = StudentVocab.build(mbert_tokenizer, [feats], max_vocab=60)
+    batch = make_batch(feats, vocab.lookup(mbert_tokenizer), [0, 1, 2])
+    assert (batch.pieces > 0).all()
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6, word_dropout=0.5), len(vocab), 7, TAGS)
+    torch.manual_seed(0)
+    dropped = model._word_dropped(batch.pieces, batch.offsets)
+    bounds = [*batch.offsets.tolist(), len(batch.pieces)]
+    words = [dropped[a:b] for a, b in itertools.pairwise(bounds)]
+    # every word is all <unk> or untouched; at p = 0.5 over 10 words both happen for this seed
+    spans = itertools.pairwise(bounds)
+    kept = [torch.equal(w, batch.pieces[a:b]) for w, (a, b) in zip(words, spans, strict=True)]
+    assert all(bool((w == 0).all()) or k for w, k in zip(words, kept, strict=True))
+    assert {bool((w == 0).all()) for w in words} == {True, False}
+    model.eval()
+    assert torch.equal(model._word_dropped(batch.pieces, batch.offsets), batch.pieces)
+    plain = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), len(vocab), 7, TAGS)
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
+    assert torch.equal(plain(batch).emissions, model(batch).emissions)
+
+
+def test_word_dropout_off_draws_no_random_number(mbert_tokenizer):
+    feats = featurize(mbert_tokenizer, [s.tokens for s in SENTENCES])
+    vocab = StudentVocab.build(mbert_tokenizer, [feats], max_vocab=60)
+    batch = make_batch(feats, vocab.lookup(mbert_tokenizer), [0, 1, 2])
+    model = StudentTagger(StudentConfig(embedding_dim=8, hidden_size=6), len(vocab), 7, TAGS).train()
+    state = torch.get_rng_state()
+    assert model._word_dropped(batch.pieces, batch.offsets) is batch.pieces
+    assert torch.equal(torch.get_rng_state(), state)

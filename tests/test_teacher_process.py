@@ -176,3 +176,21 @@ def test_dev_targets_from_their_cache_equal_a_fresh_labeling(smoke_run, tmp_path
         for name in ("tags", "logits", "hidden"):
             want, have = getattr(fresh, name), getattr(got, name)
             assert have.dtype == want.dtype and np.array_equal(have, want), name
+
+
+def test_child_imports_the_parents_package_from_inside_another_checkout(tmp_path):
+    """Run from a directory holding another ``xtremedistil_ner`` (an older clone), the child still runs this one."""
+    import subprocess
+    import sys
+
+    import xtremedistil_ner
+    from xtremedistil_ner.teacher_process import _child_env
+
+    (tmp_path / "xtremedistil_ner").mkdir()
+    (tmp_path / "xtremedistil_ner" / "__init__.py").write_text("raise SystemExit('the other checkout')\n")
+    command = [sys.executable, "-c", "import xtremedistil_ner; print(xtremedistil_ner.__file__)"]
+    seen = subprocess.run(command, cwd=tmp_path, env=_child_env(), capture_output=True, text=True, check=True)
+    assert Path(seen.stdout.strip()) == Path(xtremedistil_ner.__file__).resolve()
+    env = {k: v for k, v in _child_env().items() if k != "PYTHONSAFEPATH"}
+    unsafe = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "the other checkout" in unsafe.stderr  # what the child did before

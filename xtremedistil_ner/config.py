@@ -72,6 +72,9 @@ class DataConfig:
             one gold mention joined to the tail of another of its type (at characters for one-word mentions), so
             the student meets unseen names read by the teacher (0 = gold mentions only). UNER zh, 0.5, two seeds:
             student test +0.8, dev -1.7 on average; off by default (docs/RESULTS.md).
+        context_swap: the share of the ``augment`` sentences' words outside mentions replaced by a word drawn
+            from the gold's words outside mentions (label-wise token replacement, Dai & Adel 2020, on the context
+            only), so the student meets the names in new contexts read by the teacher (0 = the source's context).
         dev_from_train: a language with train and test but no dev split gets the last this share of its train
             sentences as dev (held out of the gold and of the transfer set; checkpoints are chosen on it), and
             the run says so (0 = a missing dev split is an error).
@@ -94,6 +97,7 @@ class DataConfig:
     entity_floor: float = 0.0
     augment: int = 0
     recombine: float = 0.0
+    context_swap: float = 0.0
     dev_from_train: float = 0.1
 
     def __post_init__(self) -> None:
@@ -101,6 +105,8 @@ class DataConfig:
             raise ValueError("data.augment must be >= 0 (0 = none)")
         if not 0.0 <= self.recombine <= 1.0:
             raise ValueError("data.recombine must be in [0, 1] (0 = gold mentions only)")
+        if not 0.0 <= self.context_swap <= 1.0:
+            raise ValueError("data.context_swap must be in [0, 1] (0 = the source's context)")
         if not 0.0 <= self.dev_from_train < 0.5:
             raise ValueError("data.dev_from_train must be in [0, 0.5) (0 = a missing dev split is an error)")
         for name in ("max_train_per_lang", "max_transfer_per_lang", "max_dev_per_lang", "max_test_per_lang"):
@@ -284,6 +290,9 @@ class StudentConfig:
             recipe takes two of 128 units (3.58M parameters, 49.7x under mBERT-base), which keeps more of a
             pretrained teacher for about twice the student's training time (docs/RESULTS.md).
         dropout: between layers, during training.
+        word_dropout: during training, each word's pieces are all read as ``<unk>`` with this probability (its
+            shape is kept), so the student learns to tag a word from its context and spelling class, as it must
+            for words whose pieces it has no row for (Lample et al. 2016's unknown-word replacement); 0 = off.
         svd_init: initialise the embeddings from a truncated SVD of teacher vectors (``svd_source``).
         svd_source: each piece's teacher vector before the SVD: ``input``, its row of the teacher's input
             embeddings; ``hidden``, the mean of the fine-tuned teacher's cached layer (``teacher.hidden_layer``)
@@ -313,6 +322,7 @@ class StudentConfig:
     hidden_size: int = 200
     num_layers: int = 1
     dropout: float = 0.2
+    word_dropout: float = 0.0
     max_vocab: int = 60000
     fill_vocab: bool = False
     tokenizer: str = ""
@@ -329,6 +339,8 @@ class StudentConfig:
             raise ValueError("student.shape_dim must be >= 0")
         if not 0 <= self.dropout < 1:
             raise ValueError("student.dropout must be in [0, 1)")
+        if not 0 <= self.word_dropout < 1:
+            raise ValueError("student.word_dropout must be in [0, 1)")
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,15 @@ def follow(lines: Iterable[str], progress: Progress) -> tuple[dict[str, Any] | N
 
 
 def _child_env() -> dict[str, str]:
-    """The parent's environment with this package's directory first on ``PYTHONPATH`` (a source checkout runs too)."""
+    """The parent's environment with this package's directory first on ``PYTHONPATH`` (a source checkout runs too).
+
+    ``PYTHONSAFEPATH`` keeps ``python -m`` from putting the working directory before it: run from inside another
+    checkout of the toolkit, the child would otherwise import that one's code, not the parent's.
+    """
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 

@@ -7,7 +7,9 @@ from the gold. The result is unlabeled: the teacher labels it like any transfer 
 teacher's reading of new (context, name) pairs. With ``recombine`` a share of the swapped-in mentions are new
 names, not gold ones: the head of one gold mention joined to the tail of another of its type (words, or the
 characters of one-word mentions), so the student also meets names whose words it has never seen, labeled by the
-teacher. Pure and seeded: the same input gives the same sentences.
+teacher. With ``context_swap`` a share of the words outside mentions are replaced by words drawn from outside the
+gold's mentions (Dai & Adel's label-wise token replacement, on the context only), so the student also meets the
+names in contexts the gold does not hold. Pure and seeded: the same input gives the same sentences.
 """
 
 from __future__ import annotations
@@ -32,8 +34,20 @@ def recombined(a: tuple[str, ...], b: tuple[str, ...], rng: random.Random) -> tu
     return head + tail
 
 
+def _context(tokens: Sequence[str], pool: Sequence[str], share: float, rng: random.Random) -> list[str]:
+    """``tokens`` with each replaced, with probability ``share``, by a word drawn from ``pool`` (no draw at 0)."""
+    if not share:
+        return list(tokens)
+    return [pool[rng.randrange(len(pool))] if rng.random() < share else token for token in tokens]
+
+
 def mention_swaps(
-    sentences: Sequence[Sentence], count: int, seed: str | int = 0, labeled: bool = False, recombine: float = 0.0
+    sentences: Sequence[Sentence],
+    count: int,
+    seed: str | int = 0,
+    labeled: bool = False,
+    recombine: float = 0.0,
+    context_swap: float = 0.0,
 ) -> list[Sentence]:
     """``count`` gold sentences holding an entity, each mention swapped for another mention of its type.
 
@@ -45,12 +59,15 @@ def mention_swaps(
             for fine-tuning the teacher. Off: unlabeled text for the teacher to label.
         recombine: the share of swapped-in mentions that are :func:`recombined` from two gold mentions of the
             type instead of drawn as they are (0 = gold mentions only, the sentences of earlier versions).
+        context_swap: the share of words outside mentions replaced by a word drawn from the gold's words
+            outside mentions, as often as they occur there (0 = the source's context, as in earlier versions).
 
     Returns:
         Sentences in the language of their source (``tags`` None unless ``labeled``); empty when no sentence
         holds an entity.
     """
     mentions: dict[str, list[tuple[str, ...]]] = {}
+    outside: list[str] = []
     sources: list[tuple[Sentence, list[tuple[int, int, str]]]] = []
     for sentence in sentences:
         spans = bio_spans(sentence.tags or ())
@@ -58,6 +75,9 @@ def mention_swaps(
             mentions.setdefault(kind, []).append(sentence.tokens[start:end])
         if spans:
             sources.append((sentence, spans))
+        if context_swap:
+            inside = {i for start, end, _ in spans for i in range(start, end)}
+            outside += [token for i, token in enumerate(sentence.tokens) if i not in inside]
     if count <= 0 or not sources:
         return []
     rng = random.Random(f"mention-swaps:{seed}")
@@ -73,12 +93,12 @@ def mention_swaps(
             mention = pool[rng.randrange(len(pool))]
             if recombine and rng.random() < recombine:
                 mention = recombined(mention, pool[rng.randrange(len(pool))], rng)
-            tokens += sentence.tokens[at:start]
+            tokens += _context(sentence.tokens[at:start], outside, context_swap, rng)
             tags += source_tags[at:start]
             tokens += mention
             tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(mention) - 1)
             at = end
-        tokens += sentence.tokens[at:]
+        tokens += _context(sentence.tokens[at:], outside, context_swap, rng)
         tags += source_tags[at:]
         made.append(Sentence(tuple(tokens), tuple(tags) if labeled else None, sentence.lang))
     return made

@@ -92,7 +92,11 @@ def _read_transfer(cfg: DataConfig, lang: str, data: LanguageData, train_full: l
         transfer = transfer + extra
     if cfg.augment:
         transfer = transfer + mention_swaps(
-            _cap(train_full, cfg.max_train_per_lang), cfg.augment, lang, recombine=cfg.recombine
+            _cap(train_full, cfg.max_train_per_lang),
+            cfg.augment,
+            lang,
+            recombine=cfg.recombine,
+            context_swap=cfg.context_swap,
         )
     return transfer
 

@@ -123,7 +123,7 @@ class StudentTagger(nn.Module):
         mask = batch.mask
         bsz, seq = mask.shape
         # shape: (total_words, embedding_dim)
-        words = self.embedding(batch.pieces, batch.offsets)
+        words = self.embedding(self._word_dropped(batch.pieces, batch.offsets), batch.offsets)
         if self.shape is not None:
             # shape: (total_words, embedding_dim + shape_dim)
             words = torch.cat([words, self.shape(batch.shapes)], dim=1)
@@ -140,6 +140,21 @@ class StudentTagger(nn.Module):
             x = layer(x)[0] if reverse is None else bilstm_padded(cast(nn.LSTM, layer), x, reverse, mask)
             x = self.dropout(x)
         return StudentOutput(emissions=self.head.emissions(x), hidden=x, mask=mask)
+
+    def _word_dropped(self, pieces: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """``pieces`` ``(total_pieces,)`` with every piece of a dropped word set to 0 (``<unk>``), in training only.
+
+        Each of the ``(total_words,)`` words (starts ``offsets``) is dropped with probability
+        ``config.word_dropout``; no random number is drawn when it is 0, so other draws stay as they were.
+        """
+        p = self.config.word_dropout
+        if not (self.training and p > 0) or pieces.numel() == 0:
+            return pieces
+        # shape: (total_words,) True where the word is read as <unk>
+        dropped = torch.rand(offsets.shape, device=offsets.device) < p
+        # shape: (total_pieces,) the word each piece belongs to
+        owner = torch.searchsorted(offsets, torch.arange(pieces.numel(), device=pieces.device), right=True) - 1
+        return pieces.masked_fill(dropped[owner], 0)
 
     def decode(self, batch: StudentBatch) -> list[list[int]]:
         """Viterbi tag ids per sentence (eval mode is the caller's job)."""
