@@ -152,9 +152,9 @@ class StudentTagger(nn.Module):
             return pieces
         # shape: (total_words,) True where the word is read as <unk>
         dropped = torch.rand(offsets.shape, device=offsets.device) < p
-        # shape: (total_pieces,) the word each piece belongs to
-        owner = torch.searchsorted(offsets, torch.arange(pieces.numel(), device=pieces.device), right=True) - 1
-        return pieces.masked_fill(dropped[owner], 0)
+        # shape: (total_words,) pieces per word; each piece takes its word's draw
+        counts = torch.diff(offsets, append=offsets.new_tensor([pieces.numel()]))
+        return pieces.masked_fill(dropped.repeat_interleave(counts), 0)
 
     def decode(self, batch: StudentBatch) -> list[list[int]]:
         """Viterbi tag ids per sentence (eval mode is the caller's job)."""
